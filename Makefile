@@ -1,0 +1,87 @@
+# One Makefile for the whole project. `make run` and `make test` set up what they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON311 ?= $(shell command -v python3.11 || ls /root/.pyenv/versions/3.11*/bin/python3.11 2>/dev/null | head -1)
+PYTHON310 ?= $(shell command -v python3.10 || ls /root/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | head -1)
+VENV := .venv
+RASA_VENV := .venv-rasa
+PY := $(VENV)/bin/python
+RASA_PY := $(RASA_VENV)/bin/python
+RASA := $(abspath $(RASA_VENV))/bin/rasa
+MODEL := bot/models/current.tar.gz
+RASA_INPUTS := $(shell find bot/config.yml bot/domain bot/data bot/components -type f -not -name '*.pyc' 2>/dev/null)
+export TF_CPP_MIN_LOG_LEVEL := 3
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help setup run train generate check-knowledge validate test test-unit test-components test-stories test-e2e eval lint format clean
+
+help:
+	@echo "make run    - set up, train if needed, start the action server and Rasa, chat in the terminal"
+	@echo "make test   - set up and run every test"
+	@echo "make train  - train the model (only when its inputs changed)"
+	@echo "make eval   - NLU evaluation: this pipeline vs Rasa's stock pipeline on the held-out set"
+
+setup: $(VENV)/.installed $(RASA_VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON311)" || { echo "Python 3.11 not found: set PYTHON311=/path/to/python3.11"; exit 1; }
+	$(PYTHON311) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+$(RASA_VENV)/.installed: bot/requirements.txt bot/constraints.txt
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found (Rasa 3.6 needs it): set PYTHON310=/path/to/python3.10"; exit 1; }
+	$(PYTHON310) -m venv $(RASA_VENV)
+	$(RASA_PY) -m pip install -q --upgrade pip
+	$(RASA_PY) -m pip install -q -r bot/requirements.txt -c bot/constraints.txt
+	touch $@
+
+generate: $(VENV)/.installed
+	$(PY) -m knowledge.build
+
+check-knowledge: $(VENV)/.installed
+	$(PY) -m knowledge.build --check
+
+train: $(MODEL)
+
+$(MODEL): $(RASA_VENV)/.installed $(RASA_INPUTS)
+	$(PY) -m knowledge.build --check
+	cd bot && $(RASA) train --domain domain --data data --config config.yml --out models --fixed-model-name current
+
+run: setup train
+	$(PY) -m scripts.stack chat
+
+validate: $(RASA_VENV)/.installed
+	cd bot && $(RASA) data validate --domain domain --data data --config config.yml
+
+test: setup check-knowledge lint validate test-unit test-components train test-stories test-e2e
+
+test-unit: $(VENV)/.installed
+	$(PY) -m pytest tests/unit
+
+test-components: $(RASA_VENV)/.installed
+	cd bot && $(RASA_PY) -m pytest -p no:cacheprovider ../tests/components
+
+test-stories: $(MODEL)
+	cd bot && $(RASA) test core --model models/current.tar.gz --stories ../tests/stories \
+		--fail-on-prediction-errors --out ../build/test-stories
+
+test-e2e: setup $(MODEL)
+	$(PY) -m pytest tests/e2e
+
+eval: setup
+	$(PY) -m knowledge.build --check
+	cd bot && $(RASA_PY) ../scripts/eval_nlu.py
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf bot/models build bot/.rasa .rasa

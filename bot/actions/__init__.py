@@ -1,0 +1,1 @@
+"""Custom actions of the onboarding bot (rasa-sdk): walkthroughs, fallback, session start."""

@@ -1,0 +1,110 @@
+"""Where a person is in a walkthrough, and where a message takes them.
+
+Pure logic over the structure of the guides (guides.json, generated from knowledge/guides);
+the action in walkthrough.py only translates between it and Rasa's tracker.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+GUIDES_FILE = Path(__file__).with_name("guides.json")
+NAVIGATION_INTENTS = ("affirm", "deny", "help")
+
+
+@dataclass(frozen=True)
+class Position:
+    guide: str | None = None
+    step: int | None = None
+    return_to: str | None = None  # "<guide>:<step>"
+
+
+@dataclass(frozen=True)
+class Move:
+    """What to say (response names, in order) and where the person is afterwards."""
+
+    responses: list[str]
+    position: Position
+
+
+def step_response(guide: str, step: int) -> str:
+    return f"utter_{guide}_step_{step}"
+
+
+def stuck_response(guide: str, step: int) -> str:
+    return f"utter_{guide}_stuck_{step}"
+
+
+class Guides:
+    def __init__(self, structure: dict[str, Any]) -> None:
+        self._guides: dict[str, Any] = structure["guides"]
+        self._start: dict[str, str] = structure["start"]
+
+    @classmethod
+    def load(cls, path: Path = GUIDES_FILE) -> Guides:
+        return cls(json.loads(path.read_text(encoding="utf-8")))
+
+    @property
+    def task_intents(self) -> list[str]:
+        return list(self._start)
+
+    def steps(self, guide: str) -> list[dict[str, Any]]:
+        return self._guides[guide]["steps"]
+
+    def intent(self, guide: str) -> str:
+        return self._guides[guide]["intent"]
+
+    def move(self, intent: str, position: Position, last_utterance: str | None) -> Move:
+        """The answer to `intent`, given the position and the bot's last response."""
+        if intent in self._start:
+            return self._on_task(intent, position, last_utterance)
+        if position.guide is None or position.step is None:
+            return self._outside_walkthrough(intent, position, last_utterance)
+        on_step = last_utterance == step_response(position.guide, position.step)
+        step = self.steps(position.guide)[position.step - 1]
+        if intent == "affirm":
+            if not on_step:
+                return self._show(position)  # "continue" after a detour: show the step again
+            if step["question"]:
+                return self._show(Position(step["yes"], 1, position.return_to))
+            return self._advance(position)
+        if intent == "deny" and on_step and step["question"]:
+            return self._advance(position)
+        return Move([stuck_response(position.guide, position.step)], position)
+
+    def _on_task(self, intent: str, position: Position, last_utterance: str | None) -> Move:
+        if position.guide and self.intent(position.guide) == intent:
+            return self._show(position)
+        if position.return_to:
+            guide, step = position.return_to.split(":")
+            if self.intent(guide) == intent:
+                return self._show(Position(guide, int(step)))
+        target = self._start[intent]
+        return_to = None
+        if position.guide and position.step and last_utterance == stuck_response(position.guide, position.step):
+            if self.steps(position.guide)[position.step - 1].get("branch") == target:
+                return_to = f"{position.guide}:{position.step}"
+        return self._show(Position(target, 1, return_to))
+
+    def _outside_walkthrough(self, intent: str, position: Position, last_utterance: str | None) -> Move:
+        if intent == "affirm" and position.return_to:
+            guide, step = position.return_to.split(":")
+            if last_utterance == f"utter_{guide}_resume":  # "yes, take me back"
+                return self._show(Position(guide, int(step)))
+        if intent == "deny":
+            return Move(["utter_anything_else"], position)
+        return Move(["utter_menu"], position)
+
+    def _show(self, position: Position) -> Move:
+        return Move([step_response(position.guide, position.step)], position)
+
+    def _advance(self, position: Position) -> Move:
+        if position.step < len(self.steps(position.guide)):
+            return self._show(replace(position, step=position.step + 1))
+        responses = [f"utter_{position.guide}_done"]
+        if position.return_to:
+            responses.append(f"utter_{position.return_to.split(':')[0]}_resume")
+        return Move(responses, Position(None, None, position.return_to))

@@ -1,0 +1,67 @@
+"""Actions that walk a person through a guide, one step a message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.navigation import Guides, Position
+
+GUIDES = Guides.load()
+
+
+def last_bot_response(tracker: Tracker) -> str | None:
+    """The response name of the bot's last message before the latest user message."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return None
+            seen_user = True
+        elif event.get("event") == "bot" and seen_user:
+            return (event.get("metadata") or {}).get("utter_action")
+    return None
+
+
+def position_of(tracker: Tracker) -> Position:
+    step = tracker.get_slot("step")
+    return Position(tracker.get_slot("guide"), int(step) if step else None, tracker.get_slot("return_to"))
+
+
+def position_events(position: Position) -> list[EventType]:
+    return [
+        SlotSet("guide", position.guide),
+        SlotSet("step", float(position.step) if position.step else None),
+        SlotSet("return_to", position.return_to),
+    ]
+
+
+class ActionWalkthrough(Action):
+    """Starts, advances, resumes and branches walkthroughs (see navigation.Guides.move)."""
+
+    def name(self) -> str:
+        return "action_walkthrough"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        move = GUIDES.move(intent, position_of(tracker), last_bot_response(tracker))
+        for response in move.responses:
+            dispatcher.utter_message(response=response)
+        return position_events(move.position)
+
+
+class ActionLeaveWalkthrough(Action):
+    """Back to the menu: forget the walkthrough in progress."""
+
+    def name(self) -> str:
+        return "action_leave_walkthrough"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        return position_events(Position())

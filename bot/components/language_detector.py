@@ -1,0 +1,160 @@
+"""Detects the language of each message, restricted to the bot's four languages.
+
+The detected language is added to the parse output (`language`) and, when it is
+reliable, as a `language` entity with the role `detected`; the domain maps that
+entity onto the `language` slot. Unreliable detections add no entity, so short
+messages ("ok", "так", "👍") keep the conversation's language.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Text
+
+from lingua import Language, LanguageDetector as LinguaDetector, LanguageDetectorBuilder
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+LANGUAGE_ATTRIBUTE = "language"
+DETECTED_ROLE = "detected"
+EXTRACTOR_NAME = "LanguageDetector"
+
+_LINGUA_TO_CODE = {
+    Language.UKRAINIAN: "uk",
+    Language.POLISH: "pl",
+    Language.ENGLISH: "en",
+    Language.RUSSIAN: "ru",
+}
+_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+_LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
+# Values and names that read the same in every language tell nothing about it.
+_NEUTRAL = re.compile(
+    r"\S+@\S+|https?://\S+|\S+\.(?:gov\.)?pl\S*|\d+"
+    r"|\b(?:pesel|ikp|pz|profil\w*|zaufan\w*|pacjent\w*|mojeikp|urz[aą]d\w*|gminy|miasta|e-?mail|ok|okay)\b",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[^\W\d_]+(?:['’ʼ][^\W\d_]+)*")
+
+
+@dataclass(frozen=True)
+class Detection:
+    code: str
+    confidence: float
+    reliable: bool
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"code": self.code, "confidence": round(self.confidence, 3), "reliable": self.reliable}
+
+
+def _looks_transliterated(words: List[str], translit_words: frozenset) -> bool:
+    """Ukrainian or Russian typed in Latin letters: lingua reads it as pl or en."""
+    hits = sum(1 for word in words if word.lower() in translit_words)
+    return hits >= 1 and hits * 3 >= len(words)
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False
+)
+class LanguageDetector(GraphComponent):
+    """Language identification with lingua, plus a confidence rule for short messages."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            # A detection counts only with this many words (after neutral terms are removed) ...
+            "min_words": 2,
+            # ... or this many letters in a single word,
+            "min_letters_single_word": 7,
+            # ... and this confidence for the best language.
+            "min_confidence": 0.7,
+            "translit_words_file": None,
+        }
+
+    def __init__(self, config: Dict[Text, Any], detector: LinguaDetector, translit: frozenset) -> None:
+        self._config = config
+        self._detector = detector
+        self._translit = translit
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "LanguageDetector":
+        detector = LanguageDetectorBuilder.from_languages(*_LINGUA_TO_CODE).build()
+        return cls(config, detector, _load_translit_words(config.get("translit_words_file")))
+
+    def detect(self, text: str) -> Optional[Detection]:
+        """Best language of `text`; `reliable` says whether it may switch the conversation."""
+        content = _NEUTRAL.sub(" ", text or "")
+        words = _WORD.findall(content)
+        if not words:
+            return None
+        languages = list(_LINGUA_TO_CODE)
+        cyrillic = bool(_CYRILLIC.search(content))
+        if cyrillic:
+            # Cyrillic text is uk or ru; the Latin words in it are Polish terms mixed in.
+            words = [w for w in words if _CYRILLIC.search(w)]
+            languages = [Language.UKRAINIAN, Language.RUSSIAN]
+        values = self._detector.compute_language_confidence_values(" ".join(words))
+        ranked = [v for v in values if v.language in languages]
+        total = sum(v.value for v in ranked) or 1.0
+        best = ranked[0]
+        confidence = best.value / total
+        long_enough = len(words) >= self._config["min_words"] or (
+            len(words) == 1 and len(words[0]) >= self._config["min_letters_single_word"]
+        )
+        reliable = long_enough and confidence >= self._config["min_confidence"]
+        if not cyrillic and _looks_transliterated(words, self._translit):
+            reliable = False
+        return Detection(_LINGUA_TO_CODE[best.language], confidence, reliable)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self._annotate(message)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        for message in training_data.training_examples:
+            if message.get(TEXT):
+                detection = self.detect(message.get(TEXT))
+                if detection:
+                    message.set(LANGUAGE_ATTRIBUTE, detection.as_dict())
+        return training_data
+
+    def _annotate(self, message: Message) -> None:
+        text = message.get(TEXT) or ""
+        if text.startswith("/"):
+            return  # a button payload: no language in it
+        detection = self.detect(text)
+        if detection is None:
+            return
+        message.set(LANGUAGE_ATTRIBUTE, detection.as_dict(), add_to_output=True)
+        if detection.reliable:
+            entity = {
+                "entity": "language",
+                "role": DETECTED_ROLE,
+                "value": detection.code,
+                "start": 0,
+                "end": len(text),
+                "confidence_entity": round(detection.confidence, 3),
+                "extractor": EXTRACTOR_NAME,
+            }
+            message.set(ENTITIES, message.get(ENTITIES, []) + [entity], add_to_output=True)
+
+
+def _load_translit_words(path: Optional[str]) -> frozenset:
+    if not path:
+        return frozenset()
+    with open(path, encoding="utf-8") as handle:
+        return frozenset(
+            line.strip().lower() for line in handle if line.strip() and not line.startswith("#")
+        )

@@ -1,0 +1,184 @@
+"""NLU evaluation: the project's pipeline against Rasa's stock pipeline, on the held-out set.
+
+Run from bot/ with the Rasa environment (`make eval`). Trains both NLU models on bot/data,
+parses tests/nlu/heldout_*.yml and prints intent accuracy and macro-F1 per language and per
+style, side by side; writes the figures to build/eval/report.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+logging.disable(logging.WARNING)
+
+from rasa.core.agent import Agent  # noqa: E402
+from rasa.model_training import train_nlu  # noqa: E402
+from rasa.shared.nlu.training_data.loading import load_data  # noqa: E402
+from sklearn.metrics import f1_score  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+HELDOUT = sorted((ROOT / "tests" / "nlu").glob("heldout_*.yml"))
+OUT = ROOT / "build" / "eval"
+PIPELINES = {"project": ROOT / "bot" / "config.yml", "stock": ROOT / "tests" / "nlu" / "stock_config.yml"}
+ENTITIES = ("pesel", "email", "username")
+
+
+def heldout_examples() -> list[dict]:
+    examples = []
+    for path in HELDOUT:
+        for message in load_data(str(path)).intent_examples:
+            metadata = message.get("metadata") or {}
+            examples.append({
+                "text": message.get("text"),
+                "intent": message.get_full_intent(),
+                "entities": {(e["entity"], str(e["value"])) for e in message.get("entities") or []
+                             if e["entity"] in ENTITIES},
+                "lang": metadata.get("example", {}).get("lang") or metadata.get("lang"),
+                "style": metadata.get("example", {}).get("style") or metadata.get("style"),
+            })
+    return examples
+
+
+def predicted_intent(parse: dict) -> str:
+    """The classifier's best intent (ignoring the fallback threshold), with its FAQ key."""
+    ranking = [r for r in parse.get("intent_ranking") or [] if r["name"] != "nlu_fallback"]
+    intent = ranking[0]["name"] if ranking else parse["intent"]["name"]
+    if intent == "faq":
+        key = parse.get("response_selector", {}).get("faq", {}).get("response", {}).get("intent_response_key")
+        return key or intent
+    return intent
+
+
+async def predict(model_path: str, examples: list[dict]) -> list[dict]:
+    agent = Agent.load(model_path)
+    results = []
+    for example in examples:
+        parse = await agent.parse_message(example["text"])
+        results.append({
+            "intent": predicted_intent(parse),
+            "fallback": parse["intent"]["name"] == "nlu_fallback",
+            "entities": {(e["entity"], str(e["value"])) for e in parse.get("entities") or []
+                         if e["entity"] in ENTITIES},
+            "language": parse.get("language"),
+        })
+    return results
+
+
+def scores(examples: list[dict], results: list[dict]) -> dict[str, dict[str, float]]:
+    groups: dict[str, list[int]] = defaultdict(list)
+    for index, example in enumerate(examples):
+        groups["all"].append(index)
+        groups[example["lang"]].append(index)
+        groups[example["style"]].append(index)
+        groups[f"{example['lang']}/{example['style']}"].append(index)
+    table = {}
+    for group, indexes in groups.items():
+        truth = [examples[i]["intent"] for i in indexes]
+        guess = [results[i]["intent"] for i in indexes]
+        table[group] = {
+            "n": len(indexes),
+            "accuracy": sum(t == g for t, g in zip(truth, guess)) / len(indexes),
+            "macro_f1": f1_score(truth, guess, average="macro", labels=sorted(set(truth)), zero_division=0),
+            "fallback_rate": sum(results[i]["fallback"] for i in indexes) / len(indexes),
+        }
+    return table
+
+
+def entity_scores(examples: list[dict], results: list[dict]) -> dict[str, dict[str, float]]:
+    counts = {name: Counter() for name in ENTITIES}
+    for example, result in zip(examples, results):
+        for name in ENTITIES:
+            truth = {e for e in example["entities"] if e[0] == name}
+            guess = {e for e in result["entities"] if e[0] == name}
+            counts[name].update(tp=len(truth & guess), fp=len(guess - truth), fn=len(truth - guess))
+    return {
+        name: {
+            "precision": c["tp"] / ((c["tp"] + c["fp"]) or 1),
+            "recall": c["tp"] / ((c["tp"] + c["fn"]) or 1),
+            "support": c["tp"] + c["fn"],
+        }
+        for name, c in counts.items()
+    }
+
+
+def language_scores(examples: list[dict], results: list[dict]) -> dict[str, float]:
+    """How the detector did: reliable and right, reliable and wrong, or abstained."""
+    right = wrong = abstained = 0
+    for example, result in zip(examples, results):
+        detected = result["language"] or {}
+        if not detected.get("reliable"):
+            abstained += 1
+        elif detected["code"] == example["lang"]:
+            right += 1
+        else:
+            wrong += 1
+    total = len(examples)
+    return {"right": right / total, "wrong": wrong / total, "abstained": abstained / total}
+
+
+def confusions(examples: list[dict], results: list[dict], top: int = 10) -> list[tuple[str, str, int]]:
+    pairs = Counter((e["intent"], r["intent"]) for e, r in zip(examples, results) if e["intent"] != r["intent"])
+    return [(t, g, n) for (t, g), n in pairs.most_common(top)]
+
+
+def print_table(report: dict) -> None:
+    groups = ["all", "uk", "pl", "en", "ru", "clean", "messy"] + [
+        f"{lang}/messy" for lang in ("uk", "pl", "en", "ru")
+    ]
+    print(f"\n{'group':<10}{'n':>5} | {'project acc':>11} {'F1':>6} | {'stock acc':>9} {'F1':>6} | {'Δacc':>6}")
+    print("-" * 66)
+    for group in groups:
+        p, s = report["project"]["intents"][group], report["stock"]["intents"][group]
+        print(f"{group:<10}{p['n']:>5} | {p['accuracy']:>11.3f} {p['macro_f1']:>6.3f} | "
+              f"{s['accuracy']:>9.3f} {s['macro_f1']:>6.3f} | {p['accuracy'] - s['accuracy']:>+6.3f}")
+    print("\nentities (precision / recall):")
+    for name in ENTITIES:
+        p, s = report["project"]["entities"][name], report["stock"]["entities"][name]
+        print(f"  {name:<9} project {p['precision']:.3f} / {p['recall']:.3f}   "
+              f"stock {s['precision']:.3f} / {s['recall']:.3f}   (n={p['support']})")
+    lang = report["project"]["language_detection"]
+    print(f"\nlanguage detection (project): right {lang['right']:.3f}, wrong {lang['wrong']:.3f}, "
+          f"abstained (kept the conversation's language) {lang['abstained']:.3f}")
+    print("\ncostliest confusions (project): expected -> predicted")
+    for truth, guess, n in report["project"]["confusions"]:
+        print(f"  {n:>3}  {truth} -> {guess}")
+    print(f"\ntraining time: project {report['project']['train_seconds']:.0f} s, "
+          f"stock {report['stock']['train_seconds']:.0f} s")
+
+
+def main() -> int:
+    examples = heldout_examples()
+    report = {}
+    for name, config in PIPELINES.items():
+        print(f"training the {name} pipeline…", flush=True)
+        started = time.monotonic()
+        model = train_nlu(
+            config=str(config), nlu_data=str(ROOT / "bot" / "data"), output=str(OUT / "models"),
+            fixed_model_name=name, domain=str(ROOT / "bot" / "domain"),
+        )
+        train_seconds = time.monotonic() - started
+        results = asyncio.run(predict(model, examples))
+        report[name] = {
+            "intents": scores(examples, results),
+            "entities": entity_scores(examples, results),
+            "language_detection": language_scores(examples, results),
+            "confusions": confusions(examples, results),
+            "train_seconds": train_seconds,
+        }
+    print_table(report)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "report.json").write_text(json.dumps(report, indent=2, default=list), encoding="utf-8")
+    print(f"\nreport: {OUT / 'report.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
