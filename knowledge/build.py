@@ -1,7 +1,7 @@
 """Builds the bot's responses from knowledge/ and checks that they are complete and current.
 
-    python -m knowledge.build           # write bot/domain/generated_responses.yml and bot/actions/guides.json
-    python -m knowledge.build --check   # fail if a language, source or date is missing, or outputs are stale
+python -m knowledge.build           # write bot/domain/generated_responses.yml and bot/actions/guides.json
+python -m knowledge.build --check   # fail if a language, source or date is missing, or outputs are stale
 """
 
 from __future__ import annotations
@@ -70,7 +70,9 @@ def validate(knowledge: Knowledge) -> list[str]:
 
     def provenance(where: str, item: dict[str, Any]) -> None:
         sources = item.get("sources") or []
-        if not sources or not all(str(s).startswith("https://") or str(s).startswith("http://") for s in sources):
+        if not sources or not all(
+            str(s).startswith("https://") or str(s).startswith("http://") for s in sources
+        ):
             problems.append(f"{where}: needs at least one source URL")
         if not isinstance(item.get("checked"), dt.date):
             problems.append(f"{where}: needs `checked:` with the date (YYYY-MM-DD) it was last checked")
@@ -169,6 +171,8 @@ class Renderer:
         for key, label in self.k.labels.items():
             if key.startswith("intent_"):
                 responses["utter_label_" + key.removeprefix("intent_")] = self.response(label)
+        # the one label an action needs as a text of its own
+        responses["utter_label_none_of_these"] = self.response(self.k.labels["none_of_these"])
         for intent, guide in intent_to_guide(self.k.guides).items():
             responses[f"utter_label_{intent}"] = self.response(self.k.guides[guide]["title"])
         return dict(sorted(responses.items()))
@@ -183,14 +187,20 @@ class Renderer:
         total = len(steps)
         out: dict[str, list[dict]] = {}
         for number, step in enumerate(steps, 1):
-            header = {lang: self.label("step_header", lang).format(n=number, total=total) for lang in LANGUAGES}
+            header = {
+                lang: self.label("step_header", lang).format(n=number, total=total) for lang in LANGUAGES
+            }
             text = {lang: f"{header[lang]}\n\n{step['text'][lang].strip()}" for lang in LANGUAGES}
             if step.get("question"):
                 buttons = [self.label_button("yes", NEXT), self.label_button("no", STUCK)]
             else:
-                buttons = [self.label_button("done" if number == total else "next", NEXT),
-                           self.label_button("stuck", STUCK)]
-            out[f"utter_{name}_step_{number}"] = self.response(text, buttons + [self.label_button("menu", MENU)])
+                buttons = [
+                    self.label_button("done" if number == total else "next", NEXT),
+                    self.label_button("stuck", STUCK),
+                ]
+            out[f"utter_{name}_step_{number}"] = self.response(
+                text, buttons + [self.label_button("menu", MENU)]
+            )
             stuck_buttons = [self.label_button("back_to_step", NEXT)]
             if step.get("branch"):
                 stuck_buttons.append(self.guide_button(step["branch"]))
@@ -201,7 +211,9 @@ class Renderer:
         next_buttons = [self.guide_button(other) for other in guide.get("next") or []]
         out[f"utter_{name}_done"] = self.response(done, next_buttons + [self.label_button("menu", MENU)])
         resume = {lang: self.label("resume", lang).format(title=guide["title"][lang]) for lang in LANGUAGES}
-        out[f"utter_{name}_resume"] = self.response(resume, [self.button(self.k.labels["continue"], "/" + guide["intent"])])
+        out[f"utter_{name}_resume"] = self.response(
+            resume, [self.button(self.k.labels["continue"], "/" + guide["intent"])]
+        )
         return out
 
 
@@ -222,7 +234,12 @@ def guide_structure(knowledge: Knowledge) -> dict[str, Any]:
         name: {
             "intent": guide["intent"],
             "steps": [
-                {"id": s["id"], "question": bool(s.get("question")), "yes": s.get("yes"), "branch": s.get("branch")}
+                {
+                    "id": s["id"],
+                    "question": bool(s.get("question")),
+                    "yes": s.get("yes"),
+                    "branch": s.get("branch"),
+                }
                 for s in guide["steps"]
             ],
         }
@@ -232,7 +249,8 @@ def guide_structure(knowledge: Knowledge) -> dict[str, Any]:
 
 
 def outputs(knowledge: Knowledge) -> dict[Path, str]:
-    domain = {"version": "3.1", "responses": Renderer(knowledge).render()}
+    # The retrieval intent is declared here, beside its responses utter_faq/<key>.
+    domain = {"version": "3.1", "intents": ["faq"], "responses": Renderer(knowledge).render()}
     rendered = yaml.safe_dump(domain, allow_unicode=True, sort_keys=False, width=100)
     return {
         RESPONSES_FILE: HEADER + rendered,
@@ -241,7 +259,9 @@ def outputs(knowledge: Knowledge) -> dict[Path, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--check", action="store_true", help="fail instead of writing")
     args = parser.parse_args(argv)
     knowledge = load()
@@ -254,10 +274,10 @@ def main(argv: list[str] | None = None) -> int:
         if current == content:
             continue
         if args.check:
-            stale.append(str(path.relative_to(ROOT)))
+            stale.append(str(path))
         else:
             path.write_text(content, encoding="utf-8")
-            print(f"wrote {path.relative_to(ROOT)}")
+            print(f"wrote {path}")
     if stale:
         print("Out of date (run `make generate`):", *stale, sep="\n  ", file=sys.stderr)
         return 1

@@ -36,14 +36,19 @@ def heldout_examples() -> list[dict]:
     for path in HELDOUT:
         for message in load_data(str(path)).intent_examples:
             metadata = message.get("metadata") or {}
-            examples.append({
-                "text": message.get("text"),
-                "intent": message.get_full_intent(),
-                "entities": {(e["entity"], str(e["value"])) for e in message.get("entities") or []
-                             if e["entity"] in ENTITIES},
-                "lang": metadata.get("example", {}).get("lang") or metadata.get("lang"),
-                "style": metadata.get("example", {}).get("style") or metadata.get("style"),
-            })
+            examples.append(
+                {
+                    "text": message.get("text"),
+                    "intent": message.get_full_intent(),
+                    "entities": {
+                        (e["entity"], str(e["value"]))
+                        for e in message.get("entities") or []
+                        if e["entity"] in ENTITIES
+                    },
+                    "lang": metadata.get("example", {}).get("lang") or metadata.get("lang"),
+                    "style": metadata.get("example", {}).get("style") or metadata.get("style"),
+                }
+            )
     return examples
 
 
@@ -62,13 +67,18 @@ async def predict(model_path: str, examples: list[dict]) -> list[dict]:
     results = []
     for example in examples:
         parse = await agent.parse_message(example["text"])
-        results.append({
-            "intent": predicted_intent(parse),
-            "fallback": parse["intent"]["name"] == "nlu_fallback",
-            "entities": {(e["entity"], str(e["value"])) for e in parse.get("entities") or []
-                         if e["entity"] in ENTITIES},
-            "language": parse.get("language"),
-        })
+        results.append(
+            {
+                "intent": predicted_intent(parse),
+                "fallback": parse["intent"]["name"] == "nlu_fallback",
+                "entities": {
+                    (e["entity"], str(e["value"]))
+                    for e in parse.get("entities") or []
+                    if e["entity"] in ENTITIES
+                },
+                "language": parse.get("language"),
+            }
+        )
     return results
 
 
@@ -85,7 +95,7 @@ def scores(examples: list[dict], results: list[dict]) -> dict[str, dict[str, flo
         guess = [results[i]["intent"] for i in indexes]
         table[group] = {
             "n": len(indexes),
-            "accuracy": sum(t == g for t, g in zip(truth, guess)) / len(indexes),
+            "accuracy": sum(t == g for t, g in zip(truth, guess, strict=True)) / len(indexes),
             "macro_f1": f1_score(truth, guess, average="macro", labels=sorted(set(truth)), zero_division=0),
             "fallback_rate": sum(results[i]["fallback"] for i in indexes) / len(indexes),
         }
@@ -94,7 +104,7 @@ def scores(examples: list[dict], results: list[dict]) -> dict[str, dict[str, flo
 
 def entity_scores(examples: list[dict], results: list[dict]) -> dict[str, dict[str, float]]:
     counts = {name: Counter() for name in ENTITIES}
-    for example, result in zip(examples, results):
+    for example, result in zip(examples, results, strict=True):
         for name in ENTITIES:
             truth = {e for e in example["entities"] if e[0] == name}
             guess = {e for e in result["entities"] if e[0] == name}
@@ -112,7 +122,7 @@ def entity_scores(examples: list[dict], results: list[dict]) -> dict[str, dict[s
 def language_scores(examples: list[dict], results: list[dict]) -> dict[str, float]:
     """How the detector did: reliable and right, reliable and wrong, or abstained."""
     right = wrong = abstained = 0
-    for example, result in zip(examples, results):
+    for example, result in zip(examples, results, strict=True):
         detected = result["language"] or {}
         if not detected.get("reliable"):
             abstained += 1
@@ -125,7 +135,11 @@ def language_scores(examples: list[dict], results: list[dict]) -> dict[str, floa
 
 
 def confusions(examples: list[dict], results: list[dict], top: int = 10) -> list[tuple[str, str, int]]:
-    pairs = Counter((e["intent"], r["intent"]) for e, r in zip(examples, results) if e["intent"] != r["intent"])
+    pairs = Counter(
+        (e["intent"], r["intent"])
+        for e, r in zip(examples, results, strict=True)
+        if e["intent"] != r["intent"]
+    )
     return [(t, g, n) for (t, g), n in pairs.most_common(top)]
 
 
@@ -133,25 +147,35 @@ def print_table(report: dict) -> None:
     groups = ["all", "uk", "pl", "en", "ru", "clean", "messy"] + [
         f"{lang}/messy" for lang in ("uk", "pl", "en", "ru")
     ]
-    print(f"\n{'group':<10}{'n':>5} | {'project acc':>11} {'F1':>6} | {'stock acc':>9} {'F1':>6} | {'Δacc':>6}")
+    print(
+        f"\n{'group':<10}{'n':>5} | {'project acc':>11} {'F1':>6} | {'stock acc':>9} {'F1':>6} | {'Δacc':>6}"
+    )
     print("-" * 66)
     for group in groups:
         p, s = report["project"]["intents"][group], report["stock"]["intents"][group]
-        print(f"{group:<10}{p['n']:>5} | {p['accuracy']:>11.3f} {p['macro_f1']:>6.3f} | "
-              f"{s['accuracy']:>9.3f} {s['macro_f1']:>6.3f} | {p['accuracy'] - s['accuracy']:>+6.3f}")
+        print(
+            f"{group:<10}{p['n']:>5} | {p['accuracy']:>11.3f} {p['macro_f1']:>6.3f} | "
+            f"{s['accuracy']:>9.3f} {s['macro_f1']:>6.3f} | {p['accuracy'] - s['accuracy']:>+6.3f}"
+        )
     print("\nentities (precision / recall):")
     for name in ENTITIES:
         p, s = report["project"]["entities"][name], report["stock"]["entities"][name]
-        print(f"  {name:<9} project {p['precision']:.3f} / {p['recall']:.3f}   "
-              f"stock {s['precision']:.3f} / {s['recall']:.3f}   (n={p['support']})")
+        print(
+            f"  {name:<9} project {p['precision']:.3f} / {p['recall']:.3f}   "
+            f"stock {s['precision']:.3f} / {s['recall']:.3f}   (n={p['support']})"
+        )
     lang = report["project"]["language_detection"]
-    print(f"\nlanguage detection (project): right {lang['right']:.3f}, wrong {lang['wrong']:.3f}, "
-          f"abstained (kept the conversation's language) {lang['abstained']:.3f}")
+    print(
+        f"\nlanguage detection (project): right {lang['right']:.3f}, wrong {lang['wrong']:.3f}, "
+        f"abstained (kept the conversation's language) {lang['abstained']:.3f}"
+    )
     print("\ncostliest confusions (project): expected -> predicted")
     for truth, guess, n in report["project"]["confusions"]:
         print(f"  {n:>3}  {truth} -> {guess}")
-    print(f"\ntraining time: project {report['project']['train_seconds']:.0f} s, "
-          f"stock {report['stock']['train_seconds']:.0f} s")
+    print(
+        f"\ntraining time: project {report['project']['train_seconds']:.0f} s, "
+        f"stock {report['stock']['train_seconds']:.0f} s"
+    )
 
 
 def main() -> int:
@@ -161,8 +185,11 @@ def main() -> int:
         print(f"training the {name} pipeline…", flush=True)
         started = time.monotonic()
         model = train_nlu(
-            config=str(config), nlu_data=str(ROOT / "bot" / "data"), output=str(OUT / "models"),
-            fixed_model_name=name, domain=str(ROOT / "bot" / "domain"),
+            config=str(config),
+            nlu_data=str(ROOT / "bot" / "data"),
+            output=str(OUT / "models"),
+            fixed_model_name=name,
+            domain=str(ROOT / "bot" / "domain"),
         )
         train_seconds = time.monotonic() - started
         results = asyncio.run(predict(model, examples))

@@ -1,7 +1,7 @@
 """Starts the bot's processes (action server, Rasa server), waits until they are healthy.
 
-    python -m scripts.stack chat    # start both, chat in the terminal, stop both on exit
-    python -m scripts.stack serve   # start both and keep them running until Ctrl-C
+python -m scripts.stack chat    # start both, chat in the terminal, stop both on exit
+python -m scripts.stack serve   # start both and keep them running until Ctrl-C
 """
 
 from __future__ import annotations
@@ -42,7 +42,11 @@ def _start(name: str, command: list[str], env: dict[str, str]) -> subprocess.Pop
     LOGS.mkdir(parents=True, exist_ok=True)
     log = (LOGS / f"{name}.log").open("w")
     return subprocess.Popen(
-        command, cwd=BOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+        command,
+        cwd=BOT,
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
 
@@ -80,14 +84,33 @@ def running_stack(ports: Ports = Ports(), timeout: float = 180) -> Iterator[Port
     try:
         actions = _start(
             "actions",
-            [str(ROOT / ".venv/bin/python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(ports.actions)],
+            [
+                str(ROOT / ".venv/bin/python"),
+                "-m",
+                "rasa_sdk",
+                "--actions",
+                "actions",
+                "--port",
+                str(ports.actions),
+            ],
             {},
         )
         processes.append(actions)
         rasa = _start(
             "rasa",
-            [str(ROOT / ".venv-rasa/bin/rasa"), "run", "--enable-api", "--port", str(ports.rasa),
-             "--model", "models/current.tar.gz", "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+            [
+                str(ROOT / ".venv-rasa/bin/rasa"),
+                "run",
+                "--enable-api",
+                "--port",
+                str(ports.rasa),
+                "--model",
+                "models/current.tar.gz",
+                "--endpoints",
+                "endpoints.yml",
+                "--credentials",
+                "credentials.yml",
+            ],
             {"ACTION_ENDPOINT_URL": f"{ports.actions_url}/webhook", "TF_CPP_MIN_LOG_LEVEL": "3"},
         )
         processes.append(rasa)
@@ -100,7 +123,9 @@ def running_stack(ports: Ports = Ports(), timeout: float = 180) -> Iterator[Port
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("mode", choices=["chat", "serve"])
     args = parser.parse_args()
     print("Starting the action server and the Rasa server (about a minute)…", flush=True)

@@ -23,7 +23,9 @@ def suggestions(parse_data: dict[str, Any]) -> list[tuple[str, str]]:
             continue
         if intent == "faq":
             key = (
-                parse_data.get("response_selector", {}).get("faq", {}).get("response", {})
+                parse_data.get("response_selector", {})
+                .get("faq", {})
+                .get("response", {})
                 .get("intent_response_key")
             )
             if key:

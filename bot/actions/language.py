@@ -8,9 +8,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.navigation import step_response
 from actions.texts import LANGUAGES
 from actions.walkthrough import position_of
-from actions.navigation import step_response
 
 
 def language_hint(metadata: dict[str, Any] | None) -> str | None:
@@ -39,9 +39,7 @@ class ActionSessionStart(Action):
     ) -> list[EventType]:
         events: list[EventType] = [SessionStarted()]
         language = tracker.get_slot("language")
-        chosen_before = any(
-            e.get("event") == "slot" and e.get("name") == "language" for e in tracker.events
-        )
+        chosen_before = any(e.get("event") == "slot" and e.get("name") == "language" for e in tracker.events)
         hint = language_hint(tracker.get_slot("session_started_metadata"))
         if hint and not chosen_before:
             language = hint

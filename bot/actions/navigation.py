@@ -83,10 +83,13 @@ class Guides:
             if self.intent(guide) == intent:
                 return self._show(Position(guide, int(step)))
         target = self._start[intent]
-        return_to = None
-        if position.guide and position.step and last_utterance == stuck_response(position.guide, position.step):
-            if self.steps(position.guide)[position.step - 1].get("branch") == target:
-                return_to = f"{position.guide}:{position.step}"
+        stuck_here = (
+            position.guide is not None
+            and position.step is not None
+            and last_utterance == stuck_response(position.guide, position.step)
+        )
+        branches_here = stuck_here and self.steps(position.guide)[position.step - 1].get("branch") == target
+        return_to = f"{position.guide}:{position.step}" if branches_here else None
         return self._show(Position(target, 1, return_to))
 
     def _outside_walkthrough(self, intent: str, position: Position, last_utterance: str | None) -> Move:

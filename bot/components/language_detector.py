@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
-from lingua import Language, LanguageDetector as LinguaDetector, LanguageDetectorBuilder
+from lingua import Language, LanguageDetectorBuilder
+from lingua import LanguageDetector as LinguaDetector
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -48,24 +49,22 @@ class Detection:
     confidence: float
     reliable: bool
 
-    def as_dict(self) -> Dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "confidence": round(self.confidence, 3), "reliable": self.reliable}
 
 
-def _looks_transliterated(words: List[str], translit_words: frozenset) -> bool:
+def _looks_transliterated(words: list[str], translit_words: frozenset) -> bool:
     """Ukrainian or Russian typed in Latin letters: lingua reads it as pl or en."""
     hits = sum(1 for word in words if word.lower() in translit_words)
     return hits >= 1 and hits * 3 >= len(words)
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
 class LanguageDetector(GraphComponent):
     """Language identification with lingua, plus a confidence rule for short messages."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             # A detection counts only with this many words (after neutral terms are removed) ...
             "min_words": 2,
@@ -73,10 +72,11 @@ class LanguageDetector(GraphComponent):
             "min_letters_single_word": 7,
             # ... and this confidence for the best language.
             "min_confidence": 0.7,
+            "max_chars": 500,
             "translit_words_file": None,
         }
 
-    def __init__(self, config: Dict[Text, Any], detector: LinguaDetector, translit: frozenset) -> None:
+    def __init__(self, config: dict[str, Any], detector: LinguaDetector, translit: frozenset) -> None:
         self._config = config
         self._detector = detector
         self._translit = translit
@@ -84,17 +84,18 @@ class LanguageDetector(GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "LanguageDetector":
+    ) -> LanguageDetector:
         detector = LanguageDetectorBuilder.from_languages(*_LINGUA_TO_CODE).build()
         return cls(config, detector, _load_translit_words(config.get("translit_words_file")))
 
-    def detect(self, text: str) -> Optional[Detection]:
+    def detect(self, text: str) -> Detection | None:
         """Best language of `text`; `reliable` says whether it may switch the conversation."""
-        content = _NEUTRAL.sub(" ", text or "")
+        # The opening of a long message says enough, and keeps detection fast.
+        content = _NEUTRAL.sub(" ", (text or "")[: self._config["max_chars"]])
         words = _WORD.findall(content)
         if not words:
             return None
@@ -117,7 +118,7 @@ class LanguageDetector(GraphComponent):
             reliable = False
         return Detection(_LINGUA_TO_CODE[best.language], confidence, reliable)
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             self._annotate(message)
         return messages
@@ -151,10 +152,8 @@ class LanguageDetector(GraphComponent):
             message.set(ENTITIES, message.get(ENTITIES, []) + [entity], add_to_output=True)
 
 
-def _load_translit_words(path: Optional[str]) -> frozenset:
+def _load_translit_words(path: str | None) -> frozenset:
     if not path:
         return frozenset()
     with open(path, encoding="utf-8") as handle:
-        return frozenset(
-            line.strip().lower() for line in handle if line.strip() and not line.startswith("#")
-        )
+        return frozenset(line.strip().lower() for line in handle if line.strip() and not line.startswith("#"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 import pymorphy3
 import spacy
@@ -28,14 +28,12 @@ _APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'", "`": "'", "‘": "'"})
 _PUNCTUATION_ONLY = re.compile(r"^[^\w]+$")
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
 class MultilingualTokenizer(Tokenizer):
     """Tokenizes with the spaCy rules of the message's detected language."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             "intent_tokenization_flag": False,
             "intent_split_symbol": "_",
@@ -44,7 +42,7 @@ class MultilingualTokenizer(Tokenizer):
             "lemmas": True,
         }
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
         self._tokenizers = {code: spacy.blank(code).tokenizer for code in LANGUAGES}
         self._lemmatize_uk = _lemmatizer("uk") if config["lemmas"] else None
@@ -53,23 +51,21 @@ class MultilingualTokenizer(Tokenizer):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "MultilingualTokenizer":
+    ) -> MultilingualTokenizer:
         return cls(config)
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
         text = message.get(attribute) or ""
         language = _language_of(message, text)
         tokens = []
         for word in self._tokenizers[language](text):
             if word.is_space or _PUNCTUATION_ONLY.match(word.text):
                 continue
-            tokens.append(
-                Token(word.text, word.idx, lemma=self._lemma(word.text.lower(), language))
-            )
+            tokens.append(Token(word.text, word.idx, lemma=self._lemma(word.text.lower(), language)))
         return self._apply_token_pattern(tokens)
 
     def _lemma(self, word: str, language: str) -> str:
@@ -81,7 +77,7 @@ class MultilingualTokenizer(Tokenizer):
 
 
 def _language_of(message: Message, text: str) -> str:
-    detected: Optional[Dict[str, Any]] = message.get(LANGUAGE_ATTRIBUTE)
+    detected: dict[str, Any] | None = message.get(LANGUAGE_ATTRIBUTE)
     if detected and detected.get("code") in LANGUAGES:
         return detected["code"]
     return "uk" if _CYRILLIC.search(text) else "pl"

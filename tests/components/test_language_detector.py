@@ -1,0 +1,76 @@
+import pytest
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from components.language_detector import LanguageDetector, _load_translit_words
+from conftest import BOT
+
+
+@pytest.fixture(scope="module")
+def detector() -> LanguageDetector:
+    config = {
+        **LanguageDetector.get_default_config(),
+        "translit_words_file": str(BOT / "components/translit_words.txt"),
+    }
+    return LanguageDetector.create(config, None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("як отримати номер песель для дитини", "uk"),
+        ("как получить песель для ребенка", "ru"),
+        ("jak założyć profil zaufany przez bank", "pl"),
+        ("jak zalozyc profil zaufany przez bank", "pl"),
+        ("how do I log in to the patient account", "en"),
+        # Polish terms mixed into Cyrillic text do not make it Polish
+        ("шо робить з profil zaufany якщо забула hasło", "uk"),
+        ("где находится urząd gminy в моем районе", "ru"),
+        # domain words and values are neutral
+        ("where can i get my pesel number", "en"),
+    ],
+)
+def test_reliable_detection(detector, text, language):
+    detection = detector.detect(text)
+    assert detection.code == language
+    assert detection.reliable
+
+
+@pytest.mark.parametrize("text", ["ok", "так", "tak", "да", "👍", "85070312345", "olena@wp.pl", "pesel"])
+def test_short_or_neutral_messages_are_not_reliable(detector, text):
+    detection = detector.detect(text)
+    assert detection is None or not detection.reliable
+
+
+@pytest.mark.parametrize(
+    "text", ["ya ne pamyatayu parol vid profilu", "zabula parol shcho robyty", "kak poluchit pesel"]
+)
+def test_transliterated_ukrainian_and_russian_do_not_switch_to_polish_or_english(detector, text):
+    assert not detector.detect(text).reliable
+
+
+def test_a_reliable_detection_becomes_a_language_entity_with_the_detected_role(detector):
+    [message] = detector.process([Message(data={TEXT: "jak zresetować hasło do profilu"})])
+    assert message.get("language")["code"] == "pl"
+    [entity] = message.get(ENTITIES)
+    assert (entity["entity"], entity["role"], entity["value"]) == ("language", "detected", "pl")
+
+
+def test_an_unreliable_detection_adds_no_entity(detector):
+    [message] = detector.process([Message(data={TEXT: "ok"})])
+    assert not message.get(ENTITIES)
+
+
+def test_button_payloads_are_left_alone(detector):
+    [message] = detector.process([Message(data={TEXT: '/switch_language{"language":"pl"}'})])
+    assert message.get("language") is None and not message.get(ENTITIES)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\x00\x01\x02", "🙂🙂🙂", "a" * 100_000, "\udcff broken"])
+def test_odd_input_does_not_crash(detector, text):
+    detector.process([Message(data={TEXT: text})])
+
+
+def test_translit_word_list_has_no_common_polish_words():
+    words = _load_translit_words(str(BOT / "components/translit_words.txt"))
+    assert not words & {"tak", "nie", "jak", "co", "to", "bo", "aby", "moi", "tam", "dobre", "ja"}

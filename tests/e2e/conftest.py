@@ -1,0 +1,59 @@
+"""End-to-end fixtures: the real action server and Rasa server with the trained model."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from scripts.stack import Ports, running_stack
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Ports]:
+    with running_stack(Ports(rasa=5105, actions=5155)) as ports:
+        yield ports
+
+
+@pytest.fixture(scope="session")
+def responses() -> dict:
+    path = ROOT / "bot" / "domain" / "generated_responses.yml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["responses"]
+
+
+class Conversation:
+    """One user talking to the bot over the REST channel."""
+
+    def __init__(self, client: httpx.Client, sender: str, responses: dict, language: str | None = None):
+        self.client, self.sender, self.responses, self.hint = client, sender, responses, language
+
+    def say(self, text: str) -> list[dict]:
+        metadata = {"language": self.hint} if self.hint else {}
+        reply = self.client.post(
+            "/webhooks/rest/webhook", json={"sender": self.sender, "message": text, "metadata": metadata}
+        )
+        reply.raise_for_status()
+        return reply.json()
+
+    def text_of(self, response: str, language: str) -> str:
+        [variation] = [v for v in self.responses[response] if v["condition"][0]["value"] == language]
+        return variation["text"]
+
+    def expect(self, text: str, *response_names: str, language: str) -> list[dict]:
+        """Send `text`; the bot must answer exactly with these responses, in `language`."""
+        messages = self.say(text)
+        assert [m.get("text") for m in messages] == [self.text_of(r, language) for r in response_names], text
+        return messages
+
+
+@pytest.fixture
+def conversation(stack, responses, request) -> Iterator:
+    with httpx.Client(base_url=stack.rasa_url, timeout=30) as client:
+
+        def start(language: str | None = None) -> Conversation:
+            return Conversation(client, f"{request.node.name}-{language}", responses, language)
+
+        yield start

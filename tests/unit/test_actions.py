@@ -1,0 +1,143 @@
+import asyncio
+from pathlib import Path
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.fallback import ActionDefaultAskAffirmation
+from actions.language import ActionSessionStart, ActionSwitchLanguage, language_hint
+from actions.walkthrough import ActionWalkthrough, last_bot_response
+
+DOMAIN_DIR = Path(__file__).resolve().parents[2] / "bot" / "domain"
+
+
+@pytest.fixture(scope="module")
+def domain() -> dict:
+    responses: dict = {}
+    for path in DOMAIN_DIR.glob("*.yml"):
+        responses.update(yaml.safe_load(path.read_text(encoding="utf-8")).get("responses") or {})
+    return {"responses": responses}
+
+
+def tracker(slots=None, events=None, message=None) -> Tracker:
+    message = message or {"intent": {"name": "greet"}, "entities": [], "text": "hi"}
+    return Tracker("someone", slots or {}, message, events or [], False, None, {}, "action_listen")
+
+
+def run(action, tracker_, domain):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker_, domain))
+    return dispatcher.messages, events
+
+
+def user(intent):
+    return {"event": "user", "text": intent, "parse_data": {"intent": {"name": intent}}}
+
+
+def bot(response):
+    return {"event": "bot", "text": "…", "metadata": {"utter_action": response}}
+
+
+def test_last_bot_response_is_the_one_before_the_latest_user_message():
+    events = [bot("utter_greet"), user("get_pesel"), bot("utter_get_pesel_step_1"), user("affirm")]
+    assert last_bot_response(tracker(events=events)) == "utter_get_pesel_step_1"
+    assert last_bot_response(tracker(events=[user("greet")])) is None
+
+
+def test_walkthrough_advances_and_sets_the_position(domain):
+    events = [user("get_pesel"), bot("utter_get_pesel_step_1"), user("affirm")]
+    t = tracker({"guide": "get_pesel", "step": 1.0}, events, {"intent": {"name": "affirm"}, "entities": []})
+    messages, slot_events = run(ActionWalkthrough(), t, domain)
+    assert [m["response"] for m in messages] == ["utter_get_pesel_step_2"]
+    assert {e["name"]: e["value"] for e in slot_events} == {
+        "guide": "get_pesel",
+        "step": 2.0,
+        "return_to": None,
+    }
+
+
+def suggestion_parse() -> dict:
+    return {
+        "intent": {"name": "nlu_fallback"},
+        "entities": [],
+        "intent_ranking": [
+            {"name": "nlu_fallback", "confidence": 0.45},
+            {"name": "forgot_password", "confidence": 0.3},
+            {"name": "out_of_scope", "confidence": 0.2},
+            {"name": "faq", "confidence": 0.1},
+            {"name": "ikp_login", "confidence": 0.05},
+            {"name": "get_pesel", "confidence": 0.01},
+        ],
+        "response_selector": {"faq": {"response": {"intent_response_key": "faq/ikp_cost"}}},
+    }
+
+
+@pytest.mark.parametrize("language", ["uk", "pl", "en", "ru"])
+def test_did_you_mean_offers_the_likeliest_intents_in_the_conversation_language(domain, language):
+    t = tracker({"language": language}, message=suggestion_parse())
+    messages, _ = run(ActionDefaultAskAffirmation(), t, domain)
+    [message] = messages
+    assert message["response"] == "utter_did_you_mean"
+    payloads = [b["payload"] for b in message["buttons"]]
+    assert payloads == ["/forgot_password", "/faq/ikp_cost", "/ikp_login", "/out_of_scope"]
+    titles = [b["title"] for b in message["buttons"]]
+    expected = [
+        v["text"]
+        for v in domain["responses"]["utter_label_forgot_password"]
+        if v["condition"][0]["value"] == language
+    ]
+    assert titles[0] == expected[0]
+    assert all(titles)
+
+
+def test_did_you_mean_without_candidates_asks_to_rephrase(domain):
+    parse = {"intent": {"name": "nlu_fallback"}, "entities": [], "intent_ranking": [{"name": "out_of_scope"}]}
+    messages, _ = run(ActionDefaultAskAffirmation(), tracker(message=parse), domain)
+    assert [m["response"] for m in messages] == ["utter_ask_rephrase"]
+
+
+@pytest.mark.parametrize(
+    ("metadata", "expected"),
+    [
+        ({"language": "pl-PL"}, "pl"),
+        ({"language": "en_GB"}, "en"),
+        ({"language": "RU"}, "ru"),
+        ({"language": "de"}, None),
+        ({}, None),
+        (None, None),
+    ],
+)
+def test_language_hint(metadata, expected):
+    assert language_hint(metadata) == expected
+
+
+def test_first_session_takes_the_channel_hint(domain):
+    t = tracker({"language": "uk", "session_started_metadata": {"language": "pl"}})
+    _, events = run(ActionSessionStart(), t, domain)
+    assert {"event": "slot", "name": "language", "value": "pl"} in [
+        {k: e.get(k) for k in ("event", "name", "value")} for e in events
+    ]
+
+
+def test_a_later_session_keeps_the_chosen_language(domain):
+    chosen = [{"event": "slot", "name": "language", "value": "ru"}]
+    t = tracker({"language": "ru", "session_started_metadata": {"language": "pl"}}, events=chosen)
+    _, events = run(ActionSessionStart(), t, domain)
+    languages = [e["value"] for e in events if e.get("name") == "language"]
+    assert languages == ["ru"]
+
+
+def test_switching_language_mid_walkthrough_repeats_the_step(domain):
+    message = {"intent": {"name": "switch_language"}, "entities": [{"entity": "language", "value": "en"}]}
+    t = tracker({"language": "en", "guide": "ikp_login", "step": 3.0}, message=message)
+    messages, _ = run(ActionSwitchLanguage(), t, domain)
+    assert [m["response"] for m in messages] == ["utter_language_switched", "utter_ikp_login_step_3"]
+
+
+def test_a_switch_without_a_named_language_asks_which(domain):
+    detected_only = {"entity": "language", "role": "detected", "value": "uk"}
+    message = {"intent": {"name": "switch_language"}, "entities": [detected_only]}
+    messages, _ = run(ActionSwitchLanguage(), tracker(message=message), domain)
+    assert [m["response"] for m in messages] == ["utter_choose_language"]

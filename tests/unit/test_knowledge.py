@@ -1,0 +1,106 @@
+import copy
+import datetime as dt
+
+import pytest
+
+from knowledge import build
+
+LANGUAGES = build.LANGUAGES
+
+
+@pytest.fixture(scope="module")
+def knowledge() -> build.Knowledge:
+    return build.load()
+
+
+def test_knowledge_has_no_problems(knowledge):
+    assert knowledge.problems == []
+
+
+def test_generated_files_are_current():
+    assert build.main(["--check"]) == 0
+
+
+def test_every_faq_of_the_intent_contract_exists(knowledge):
+    contract = {
+        "what_is_ikp",
+        "ikp_features",
+        "ikp_cost",
+        "what_is_pesel",
+        "what_is_trusted_profile",
+        "mojeikp_app",
+        "ikp_language",
+        "contact_details",
+        "visit_history",
+        "helpdesk_location",
+        "children_account",
+        "pz_validity",
+    }
+    assert set(knowledge.faq) == contract
+
+
+def test_every_task_intent_starts_a_guide(knowledge):
+    starts = build.intent_to_guide(knowledge.guides)
+    assert starts == {
+        "get_pesel": "get_pesel",
+        "get_trusted_profile": "get_trusted_profile",
+        "ikp_login": "ikp_login",
+        "forgot_username": "forgot_username",
+        "forgot_password": "forgot_password",
+    }
+
+
+def test_a_missing_language_is_reported(knowledge):
+    broken = copy.deepcopy(knowledge)
+    del broken.faq["ikp_cost"]["answer"]["ru"]
+    assert "faq/ikp_cost.yml answer: the ru text is missing" in build.validate(broken)
+
+
+def test_a_missing_source_and_date_are_reported(knowledge):
+    broken = copy.deepcopy(knowledge)
+    broken.guides["get_pesel"]["sources"] = []
+    broken.guides["get_pesel"].pop("checked")
+    problems = build.validate(broken)
+    assert "guides/get_pesel.yml: needs at least one source URL" in problems
+    assert any("get_pesel.yml: needs `checked:`" in p for p in problems)
+
+
+def test_a_branch_to_an_unknown_guide_is_reported(knowledge):
+    broken = copy.deepcopy(knowledge)
+    broken.guides["forgot_password"]["steps"][0]["branch"] = "no_such_guide"
+    assert any("'no_such_guide' is not a guide" in p for p in build.validate(broken))
+
+
+def test_stale_output_is_detected(tmp_path, monkeypatch):
+    stale = tmp_path / "generated_responses.yml"
+    stale.write_text("# old\n", encoding="utf-8")
+    monkeypatch.setattr(build, "RESPONSES_FILE", stale)
+    assert build.main(["--check"]) == 1
+    assert stale.read_text(encoding="utf-8") == "# old\n"
+
+
+def test_every_response_has_one_variation_per_language(knowledge):
+    responses = build.Renderer(knowledge).render()
+    for name, variations in responses.items():
+        languages = [v["condition"][0]["value"] for v in variations]
+        assert languages == list(LANGUAGES), name
+
+
+def test_guide_steps_carry_numbered_header_and_navigation_buttons(knowledge):
+    responses = build.Renderer(knowledge).render()
+    total = len(knowledge.guides["forgot_password"]["steps"])
+    first = responses["utter_forgot_password_step_1"][2]  # en
+    assert first["text"].startswith(f"Step 1 of {total}")
+    assert [b["payload"] for b in first["buttons"]] == ["/affirm", "/deny", "/greet"]
+    stuck = responses["utter_forgot_password_stuck_2"][0]
+    assert "/forgot_username" in [b["payload"] for b in stuck["buttons"]]
+
+
+def test_faq_answers_and_guide_endings_show_sources_and_date(knowledge):
+    responses = build.Renderer(knowledge).render()
+    item = knowledge.faq["ikp_cost"]
+    for variation in responses["utter_faq/ikp_cost"]:
+        assert item["sources"][0] in variation["text"]
+    assert isinstance(item["checked"], dt.date)
+    pl = responses["utter_get_pesel_done"][1]["text"]
+    assert knowledge.guides["get_pesel"]["checked"].strftime("%d.%m.%Y") in pl
