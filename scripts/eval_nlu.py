@@ -17,6 +17,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# The custom components are imported as `components.*`, as Rasa does from bot/.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bot"))
 logging.disable(logging.WARNING)
 
 from rasa.core.agent import Agent  # noqa: E402
