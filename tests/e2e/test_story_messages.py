@@ -6,6 +6,7 @@ compares entities without their role, and every reliable detection adds a `langu
 the role `detected`.) The bar is the NLU bar of the product: 95 % of the messages in each language.
 """
 
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import yaml
 
 STORIES = Path(__file__).resolve().parents[1] / "stories"
 BAR = 0.95
+ANNOTATION = re.compile(r"\[([^\]]+)\](?:\{[^}]*\}|\([^)]*\))")  # [text](entity) or [text]{...}
 
 
 def typed_messages() -> dict[str, list[tuple[str, str]]]:
@@ -25,7 +27,7 @@ def typed_messages() -> dict[str, list[tuple[str, str]]]:
             for step in story["steps"]:
                 text = (step.get("user") or "").strip()
                 if text and not text.startswith("/"):
-                    by_language[language].append((text, step["intent"]))
+                    by_language[language].append((ANNOTATION.sub(r"\1", text), step["intent"]))
     return by_language
 
 
