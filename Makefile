@@ -2,8 +2,11 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON311 ?= $(shell command -v python3.11 || ls /root/.pyenv/versions/3.11*/bin/python3.11 2>/dev/null | head -1)
-PYTHON310 ?= $(shell command -v python3.10 || ls /root/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | head -1)
+# The first interpreter of that version that really runs (a pyenv shim may exist but refuse).
+find_python = $(firstword $(foreach p,$(shell command -v python$(1)) $(wildcard $(HOME)/.pyenv/versions/$(1).*/bin/python$(1)),$(shell $(p) -c 'import sys; print("$(p)" if sys.version_info[:2] == ($(subst .,$(comma),$(1))) else "")' 2>/dev/null)))
+comma := ,
+PYTHON311 ?= $(call find_python,3.11)
+PYTHON310 ?= $(call find_python,3.10)
 VENV := .venv
 RASA_VENV := .venv-rasa
 PY := $(VENV)/bin/python
@@ -14,7 +17,7 @@ RASA_INPUTS := $(shell find bot/config.yml bot/domain bot/data bot/components -t
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup run train generate check-knowledge validate test test-unit test-components test-stories test-e2e eval lint format clean
+.PHONY: print-pythons help setup run train generate check-knowledge validate test test-unit test-components test-stories test-e2e eval lint format clean
 
 help:
 	@echo "make run    - set up, train if needed, start the action server and Rasa, chat in the terminal"
@@ -85,3 +88,6 @@ format: $(VENV)/.installed
 
 clean:
 	rm -rf bot/models build bot/.rasa .rasa
+
+print-pythons:
+	@echo "3.11: $(PYTHON311)"; echo "3.10: $(PYTHON310)"
