@@ -37,7 +37,7 @@ def heldout_examples() -> list[dict]:
     examples = []
     for path in HELDOUT:
         for message in load_data(str(path)).intent_examples:
-            metadata = message.get("metadata") or {}
+            metadata = (message.get("metadata") or {}).get("example", {})
             examples.append(
                 {
                     "text": message.get("text"),
@@ -47,8 +47,8 @@ def heldout_examples() -> list[dict]:
                         for e in message.get("entities") or []
                         if e["entity"] in ENTITIES
                     },
-                    "lang": metadata.get("example", {}).get("lang") or metadata.get("lang"),
-                    "style": metadata.get("example", {}).get("style") or metadata.get("style"),
+                    "lang": metadata.get("lang"),
+                    "style": metadata.get("style"),
                 }
             )
     return examples

@@ -63,10 +63,6 @@ def _wait_healthy(name: str, url: str, process: subprocess.Popen, timeout: float
     raise TimeoutError(f"{name} not healthy after {timeout:.0f} s; see {LOGS / (name + '.log')}")
 
 
-def _rasa_ready(ports: Ports) -> str:
-    return f"{ports.rasa_url}/status"
-
-
 def _stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
@@ -115,7 +111,7 @@ def running_stack(ports: Ports = Ports(), timeout: float = 180) -> Iterator[Port
         )
         processes.append(rasa)
         _wait_healthy("actions", f"{ports.actions_url}/health", actions, timeout)
-        _wait_healthy("rasa", _rasa_ready(ports), rasa, timeout)
+        _wait_healthy("rasa", f"{ports.rasa_url}/status", rasa, timeout)
         yield ports
     finally:
         for process in reversed(processes):

@@ -33,7 +33,6 @@ _LINGUA_TO_CODE = {
     Language.RUSSIAN: "ru",
 }
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
-_LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
 # Values and names that read the same in every language tell nothing about it.
 _NEUTRAL = re.compile(
     r"\S+@\S+|https?://\S+|\S+\.(?:gov\.)?pl\S*|\d+"
