@@ -3,11 +3,17 @@
 Run from bot/ with the Rasa environment (`make eval`). Trains both NLU models on bot/data,
 parses tests/nlu/heldout_*.yml and prints intent accuracy and macro-F1 per language and per
 style, side by side; writes the figures to build/eval/report.json.
+
+A pipeline's figures are cached in build/eval/<name>.json under a hash of everything they
+depend on (its config, the NLU training data, the held-out set, the custom components),
+so rerunning after a change retrains only what the change touched. `--fresh` ignores the cache.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import hashlib
 import json
 import logging
 import os
@@ -180,30 +186,64 @@ def print_table(report: dict) -> None:
     )
 
 
+def inputs_hash(config: Path) -> str:
+    """A digest of every file that a pipeline's figures depend on."""
+    files = [config, *HELDOUT, ROOT / "bot" / "data" / "entities.yml"]
+    for folder in ("bot/data/nlu", "bot/components"):
+        files += sorted(p for p in (ROOT / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def cached(name: str, digest: str) -> dict | None:
+    path = OUT / f"{name}.json"
+    if not path.exists():
+        return None
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    return saved["figures"] if saved.get("inputs") == digest else None
+
+
+def evaluate(name: str, config: Path, examples: list[dict]) -> dict:
+    print(f"training the {name} pipeline…", flush=True)
+    started = time.monotonic()
+    model = train_nlu(
+        config=str(config),
+        nlu_data=str(ROOT / "bot" / "data"),
+        output=str(OUT / "models"),
+        fixed_model_name=name,
+        domain=str(ROOT / "bot" / "domain"),
+    )
+    train_seconds = time.monotonic() - started
+    results = asyncio.run(predict(model, examples))
+    return {
+        "intents": scores(examples, results),
+        "entities": entity_scores(examples, results),
+        "language_detection": language_scores(examples, results),
+        "confusions": confusions(examples, results),
+        "train_seconds": train_seconds,
+    }
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fresh", action="store_true", help="retrain both pipelines")
+    args = parser.parse_args()
     examples = heldout_examples()
+    OUT.mkdir(parents=True, exist_ok=True)
     report = {}
     for name, config in PIPELINES.items():
-        print(f"training the {name} pipeline…", flush=True)
-        started = time.monotonic()
-        model = train_nlu(
-            config=str(config),
-            nlu_data=str(ROOT / "bot" / "data"),
-            output=str(OUT / "models"),
-            fixed_model_name=name,
-            domain=str(ROOT / "bot" / "domain"),
-        )
-        train_seconds = time.monotonic() - started
-        results = asyncio.run(predict(model, examples))
-        report[name] = {
-            "intents": scores(examples, results),
-            "entities": entity_scores(examples, results),
-            "language_detection": language_scores(examples, results),
-            "confusions": confusions(examples, results),
-            "train_seconds": train_seconds,
-        }
+        digest = inputs_hash(config)
+        figures = None if args.fresh else cached(name, digest)
+        if figures is None:
+            figures = evaluate(name, config, examples)
+            payload = {"inputs": digest, "figures": figures}
+            (OUT / f"{name}.json").write_text(json.dumps(payload, indent=2, default=list), encoding="utf-8")
+        else:
+            print(f"{name}: inputs unchanged, figures from {OUT / f'{name}.json'}")
+        report[name] = figures
     print_table(report)
-    OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "report.json").write_text(json.dumps(report, indent=2, default=list), encoding="utf-8")
     print(f"\nreport: {OUT / 'report.json'}")
     return 0
