@@ -1,7 +1,11 @@
-"""Starts the bot's processes (action server, Rasa server), waits until they are healthy.
+"""Starts the bot's processes (account backend, action server, Rasa server), waits until they
+are healthy.
 
-python -m scripts.stack chat    # start both, chat in the terminal, stop both on exit
-python -m scripts.stack serve   # start both and keep them running until Ctrl-C
+python -m scripts.stack chat    # start them, chat in the terminal, stop them on exit
+python -m scripts.stack serve   # start them and keep them running until Ctrl-C
+
+The backend gets the demo data (python -m backend.demo) on its database, by default
+build/backend.db; set DATABASE_URL for another one.
 """
 
 from __future__ import annotations
@@ -22,12 +26,14 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 BOT = ROOT / "bot"
 LOGS = ROOT / "build" / "logs"
+PYTHON = str(ROOT / ".venv/bin/python")
 
 
 @dataclass(frozen=True)
 class Ports:
     rasa: int = int(os.environ.get("RASA_PORT", 5005))
     actions: int = int(os.environ.get("ACTION_PORT", 5055))
+    backend: int = int(os.environ.get("BACKEND_PORT", 8001))
 
     @property
     def rasa_url(self) -> str:
@@ -37,85 +43,129 @@ class Ports:
     def actions_url(self) -> str:
         return f"http://127.0.0.1:{self.actions}"
 
-
-def _start(name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
-    LOGS.mkdir(parents=True, exist_ok=True)
-    log = (LOGS / f"{name}.log").open("w")
-    return subprocess.Popen(
-        command,
-        cwd=BOT,
-        env={**os.environ, **env},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    @property
+    def backend_url(self) -> str:
+        return f"http://127.0.0.1:{self.backend}"
 
 
-def _wait_healthy(name: str, url: str, process: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited with {process.returncode}; see {LOGS / (name + '.log')}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        time.sleep(0.5)
-    raise TimeoutError(f"{name} not healthy after {timeout:.0f} s; see {LOGS / (name + '.log')}")
+@dataclass(frozen=True)
+class Service:
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    cwd: Path
+    health_url: str
 
 
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+def services(ports: Ports, backend_env: dict[str, str]) -> list[Service]:
+    """The processes, in the order they start."""
+    rasa = [
+        str(ROOT / ".venv-rasa/bin/rasa"),
+        "run",
+        "--enable-api",
+        "--port",
+        str(ports.rasa),
+        "--model",
+        "models/current.tar.gz",
+        "--endpoints",
+        "endpoints.yml",
+        "--credentials",
+        "credentials.yml",
+    ]
+    return [
+        Service("backend", [PYTHON, "-m", "backend"], backend_env, ROOT, f"{ports.backend_url}/health"),
+        Service(
+            "actions",
+            [PYTHON, "-m", "rasa_sdk", "--actions", "actions", "--port", str(ports.actions)],
+            {"BACKEND_URL": ports.backend_url},
+            BOT,
+            f"{ports.actions_url}/health",
+        ),
+        Service(
+            "rasa",
+            rasa,
+            {"ACTION_ENDPOINT_URL": f"{ports.actions_url}/webhook", "TF_CPP_MIN_LOG_LEVEL": "3"},
+            BOT,
+            f"{ports.rasa_url}/status",
+        ),
+    ]
+
+
+class Stack:
+    """The running processes; a test may stop and start one of them again."""
+
+    def __init__(self, ports: Ports, database_url: str | None, timeout: float) -> None:
+        self.ports = ports
+        self.timeout = timeout
+        self.backend_env = {"BACKEND_PORT": str(ports.backend)}
+        if database_url:
+            self.backend_env["DATABASE_URL"] = database_url
+        self._services = {s.name: s for s in services(ports, self.backend_env)}
+        self._processes: dict[str, subprocess.Popen] = {}
+
+    def clear_logs(self) -> None:
+        for name in self._services:
+            (LOGS / f"{name}.log").unlink(missing_ok=True)
+
+    def load_demo_data(self) -> None:
+        env = {**os.environ, **self.backend_env}
+        subprocess.run([PYTHON, "-m", "backend.demo"], cwd=ROOT, env=env, check=True)
+
+    def start(self, *names: str) -> None:
+        names = names or tuple(self._services)
+        for name in names:
+            service = self._services[name]
+            LOGS.mkdir(parents=True, exist_ok=True)
+            log = (LOGS / f"{name}.log").open("a")
+            self._processes[name] = subprocess.Popen(
+                service.command,
+                cwd=service.cwd,
+                env={**os.environ, **service.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        for name in names:
+            self._wait_healthy(name)
+
+    def stop(self, *names: str) -> None:
+        for name in names or tuple(reversed(self._processes)):
+            process = self._processes.pop(name, None)
+            if process and process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+
+    def _wait_healthy(self, name: str) -> None:
+        process, url = self._processes[name], self._services[name].health_url
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}; see {LOGS / (name + '.log')}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url, timeout=2).status_code == 200:
+                    return
+            time.sleep(0.5)
+        raise TimeoutError(f"{name} not healthy after {self.timeout:.0f} s; see {LOGS / (name + '.log')}")
 
 
 @contextlib.contextmanager
-def running_stack(ports: Ports = Ports(), timeout: float = 180) -> Iterator[Ports]:
-    """The action server and the Rasa server with the trained model, stopped on exit."""
-    processes = []
+def running_stack(
+    ports: Ports = Ports(), timeout: float = 180, database_url: str | None = None
+) -> Iterator[Stack]:
+    """The backend (with demo data), the action server and the Rasa server with the trained
+    model, stopped on exit."""
+    stack = Stack(ports, database_url, timeout)
+    stack.clear_logs()
+    stack.load_demo_data()
     try:
-        actions = _start(
-            "actions",
-            [
-                str(ROOT / ".venv/bin/python"),
-                "-m",
-                "rasa_sdk",
-                "--actions",
-                "actions",
-                "--port",
-                str(ports.actions),
-            ],
-            {},
-        )
-        processes.append(actions)
-        rasa = _start(
-            "rasa",
-            [
-                str(ROOT / ".venv-rasa/bin/rasa"),
-                "run",
-                "--enable-api",
-                "--port",
-                str(ports.rasa),
-                "--model",
-                "models/current.tar.gz",
-                "--endpoints",
-                "endpoints.yml",
-                "--credentials",
-                "credentials.yml",
-            ],
-            {"ACTION_ENDPOINT_URL": f"{ports.actions_url}/webhook", "TF_CPP_MIN_LOG_LEVEL": "3"},
-        )
-        processes.append(rasa)
-        _wait_healthy("actions", f"{ports.actions_url}/health", actions, timeout)
-        _wait_healthy("rasa", f"{ports.rasa_url}/status", rasa, timeout)
-        yield ports
+        stack.start()
+        yield stack
     finally:
-        for process in reversed(processes):
-            _stop(process)
+        stack.stop()
 
 
 def main() -> int:
@@ -124,10 +174,12 @@ def main() -> int:
     )
     parser.add_argument("mode", choices=["chat", "serve"])
     args = parser.parse_args()
-    print("Starting the action server and the Rasa server (about a minute)…", flush=True)
-    with running_stack() as ports:
+    print("Starting the backend, the action server and the Rasa server (about a minute)…", flush=True)
+    with running_stack() as stack:
+        ports = stack.ports
         print(f"Rasa: {ports.rasa_url}  (REST: {ports.rasa_url}/webhooks/rest/webhook)")
         print(f"Actions: {ports.actions_url}")
+        print(f"Backend: {ports.backend_url}/docs (demo people: backend/README.md)")
         if args.mode == "chat":
             from channels.terminal import chat
 

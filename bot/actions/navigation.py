@@ -28,6 +28,7 @@ class Move:
 
     responses: list[str]
     position: Position
+    form: str | None = None  # a form to start after the responses
 
 
 def step_response(guide: str, step: int) -> str:
@@ -56,6 +57,10 @@ class Guides:
 
     def intent(self, guide: str) -> str:
         return self._guides[guide]["intent"]
+
+    def offer(self, guide: str) -> str | None:
+        """The form offered at the end of the guide (e.g. username_reminder_form)."""
+        return self._guides[guide].get("offer")
 
     def move(self, intent: str, position: Position, last_utterance: str | None) -> Move:
         """The answer to `intent`, given the position and the bot's last response."""
@@ -97,6 +102,9 @@ class Guides:
             guide, step = position.return_to.split(":")
             if last_utterance == f"utter_{guide}_resume":  # "yes, take me back"
                 return self._show(Position(guide, int(step)))
+        offered = {f"utter_offer_{g['offer']}": g["offer"] for g in self._guides.values() if g.get("offer")}
+        if intent == "affirm" and last_utterance in offered:
+            return Move([], position, form=offered[last_utterance])
         if intent == "deny":
             return Move(["utter_anything_else"], position)
         return Move(["utter_menu"], position)
@@ -110,4 +118,6 @@ class Guides:
         responses = [f"utter_{position.guide}_done"]
         if position.return_to:
             responses.append(f"utter_{position.return_to.split(':')[0]}_resume")
+        elif self.offer(position.guide):
+            responses.append(f"utter_offer_{self.offer(position.guide)}")
         return Move(responses, Position(None, None, position.return_to))

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.forms import leave_form
 from actions.navigation import Guides, Position
 
 GUIDES = Guides.load()
@@ -40,7 +41,11 @@ def position_events(position: Position) -> list[EventType]:
 
 
 class ActionWalkthrough(Action):
-    """Starts, advances, resumes and branches walkthroughs (see navigation.Guides.move)."""
+    """Starts, advances, resumes and branches walkthroughs (see navigation.Guides.move).
+
+    A form in progress is left: a task asked for instead of the form's answer wins, and "no"
+    cancels the form.
+    """
 
     def name(self) -> str:
         return "action_walkthrough"
@@ -49,14 +54,19 @@ class ActionWalkthrough(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        leaving = leave_form() if tracker.active_loop.get("name") else []
+        if leaving and intent == "deny":  # "no" to a form's question: stop asking
+            dispatcher.utter_message(response="utter_form_cancelled")
+            return leaving
         move = GUIDES.move(intent, position_of(tracker), last_bot_response(tracker))
         for response in move.responses:
             dispatcher.utter_message(response=response)
-        return position_events(move.position)
+        followup = [FollowupAction(move.form)] if move.form else []
+        return leaving + position_events(move.position) + followup
 
 
 class ActionLeaveWalkthrough(Action):
-    """Back to the menu: forget the walkthrough in progress."""
+    """Back to the menu: forget the walkthrough and any form in progress."""
 
     def name(self) -> str:
         return "action_leave_walkthrough"
@@ -64,4 +74,5 @@ class ActionLeaveWalkthrough(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        return position_events(Position())
+        form = leave_form() if tracker.active_loop.get("name") else []
+        return position_events(Position()) + form

@@ -7,15 +7,18 @@ import httpx
 import pytest
 import yaml
 
-from scripts.stack import Ports, running_stack
+from scripts.stack import Ports, Stack, running_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Ports]:
-    with running_stack(Ports(rasa=5105, actions=5155)) as ports:
-        yield ports
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    """The whole stack on test ports, the backend on a database of its own."""
+    database = tmp_path_factory.mktemp("backend") / "backend.db"
+    ports = Ports(rasa=5105, actions=5155, backend=8101)
+    with running_stack(ports, database_url=f"sqlite:///{database}") as stack:
+        yield stack
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +59,7 @@ class Conversation:
 
 @pytest.fixture
 def conversation(stack, responses, request) -> Iterator:
-    with httpx.Client(base_url=stack.rasa_url, timeout=30) as client:
+    with httpx.Client(base_url=stack.ports.rasa_url, timeout=30) as client:
 
         def start(language: str | None = None) -> Conversation:
             return Conversation(client, f"{request.node.name}-{language}", responses, language)

@@ -116,7 +116,7 @@ def test_a_greeting_offers_the_menu_and_a_language_choice(conversation):
     ],
 )
 def test_model_parse_produces_the_contract_intent_names(stack, text, intent):
-    parse = httpx.post(f"{stack.rasa_url}/model/parse", json={"text": text}, timeout=30).json()
+    parse = httpx.post(f"{stack.ports.rasa_url}/model/parse", json={"text": text}, timeout=30).json()
     name = parse["intent"].get("full_retrieval_intent_name") or parse["intent"]["name"]
     assert name == intent
 

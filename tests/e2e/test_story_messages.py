@@ -38,7 +38,7 @@ MESSAGES = typed_messages()
 def test_story_messages_get_their_intents(stack, language):
     wrong = []
     for text, intent in MESSAGES[language]:
-        parse = httpx.post(f"{stack.rasa_url}/model/parse", json={"text": text}, timeout=30).json()
+        parse = httpx.post(f"{stack.ports.rasa_url}/model/parse", json={"text": text}, timeout=30).json()
         predicted = parse["intent"].get("full_retrieval_intent_name") or parse["intent"]["name"]
         if predicted != intent:
             wrong.append(f"{text!r}: expected {intent}, got {predicted}")

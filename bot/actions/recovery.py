@@ -1,0 +1,89 @@
+"""Username reminders and password resets through the account backend.
+
+Both are answered the same way whether or not an account matches: the backend never says,
+and neither does the bot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.backend import Refused, Unavailable
+from actions.forms import AccountForm, caller_of, forget_form_values, refused_outcome
+from actions.validation import Invalid, clean_email, clean_pesel, clean_username, mask_email, mask_pesel
+
+OUTCOME_RESPONSES = {
+    "sent": ["utter_recovery_requested"],
+    "too_many_tries": ["utter_too_many_tries"],
+    "rate_limited": ["utter_rate_limited"],
+    "unavailable": ["utter_account_service_unavailable", "utter_recovery_manual"],
+}
+
+
+async def outcome_of(request: Coroutine[Any, Any, None]) -> str:
+    try:
+        await request
+    except Unavailable:
+        return "unavailable"
+    except Refused as error:
+        return refused_outcome(error)
+    return "sent"
+
+
+class ValidateUsernameReminderForm(AccountForm):
+    def name(self) -> str:
+        return "validate_username_reminder_form"
+
+    async def validate_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        try:
+            email = clean_email(str(value))
+        except Invalid as invalid:
+            return self.refuse(dispatcher, tracker, "email", invalid)
+        outcome = await outcome_of(self.backend.request_username_reminder(email, caller_of(tracker)))
+        return {"email": mask_email(email), "account_outcome": outcome}
+
+
+class ValidatePasswordResetForm(AccountForm):
+    def name(self) -> str:
+        return "validate_password_reset_form"
+
+    async def validate_username(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        try:
+            return {"username": clean_username(str(value))}
+        except Invalid as invalid:
+            return self.refuse(dispatcher, tracker, "username", invalid)
+
+    async def validate_pesel(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        try:
+            pesel = clean_pesel(str(value))
+        except Invalid as invalid:
+            return self.refuse(dispatcher, tracker, "pesel", invalid)
+        request = self.backend.request_password_reset(tracker.get_slot("username"), pesel, caller_of(tracker))
+        return {"pesel": mask_pesel(pesel), "account_outcome": await outcome_of(request)}
+
+
+class ActionRecoveryRequested(Action):
+    """After either recovery form: the same answer whatever the backend found."""
+
+    def name(self) -> str:
+        return "action_recovery_requested"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        outcome = tracker.get_slot("account_outcome") or "unavailable"
+        for response in OUTCOME_RESPONSES.get(outcome, OUTCOME_RESPONSES["unavailable"]):
+            dispatcher.utter_message(response=response)
+        return forget_form_values()
