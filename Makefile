@@ -17,7 +17,7 @@ RASA_INPUTS := $(shell find bot/config.yml bot/domain bot/data bot/components -t
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: print-pythons help setup run train generate check-knowledge validate test test-unit test-actions test-components test-stories test-e2e eval lint format clean
+.PHONY: print-pythons help setup run train generate check-knowledge validate test test-unit test-backend test-actions test-components test-stories test-e2e eval lint format clean
 
 help:
 	@echo "make run    - set up, train if needed, start the action server and Rasa, chat in the terminal"
@@ -59,10 +59,13 @@ run: setup train
 validate: $(RASA_VENV)/.installed
 	cd bot && $(RASA) data validate --domain domain --data data --config config.yml
 
-test: setup check-knowledge lint validate test-unit test-actions test-components train test-stories test-e2e
+test: setup check-knowledge lint validate test-unit test-backend test-actions test-components train test-stories test-e2e
 
 test-unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit
+
+test-backend: $(VENV)/.installed
+	$(PY) -m pytest tests/backend
 
 test-actions: $(VENV)/.installed
 	$(PY) -m pytest tests/actions

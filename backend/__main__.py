@@ -1,0 +1,3 @@
+from backend.serve import main
+
+main()

@@ -1,0 +1,24 @@
+"""Request-scoped dependencies shared by the routers: settings, database session, clock, client address."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from backend.clock import Clock, get_clock
+from backend.config import Settings
+from backend.db import get_session
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+ClientIp = Annotated[str, Depends(get_client_ip)]

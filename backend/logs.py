@@ -1,0 +1,92 @@
+"""Logging with personal data masked: PESEL numbers, e-mail addresses and phone numbers never reach a log."""
+
+import logging
+import logging.config
+import re
+from typing import Any
+
+# Order matters: e-mails first (they may contain digits), then numbers with a country code, then PESEL,
+# then anything else phone-like. Query strings in access logs are URL-encoded: %40 is "@", %2B is "+".
+_PATTERNS = [
+    (re.compile(r"[\w.+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+", re.IGNORECASE), "<email>"),
+    (re.compile(r"(?:\+|%2B)\d(?:[ -]?\d){7,14}(?!\d)", re.IGNORECASE), "<phone>"),
+    (re.compile(r"(?<!\d)\d{11}(?!\d)"), "<pesel>"),
+    # Without a country code: 9+ digits in a row, or the Polish 3-3-3 grouping.
+    (re.compile(r"(?<![\d.])\d{9,15}(?!\d)|(?<!\d)\d{3}[ -]\d{3}[ -]\d{3}(?!\d)"), "<phone>"),
+]
+
+
+def mask(text: str) -> str:
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _mask_arg(value: Any) -> Any:
+    if isinstance(value, bool | float) or value is None:
+        return value
+    masked = mask(str(value))
+    # Keep the original object when nothing changed, so %d and %r still format it as before.
+    return value if masked == str(value) else masked
+
+
+class PiiMaskingFilter(logging.Filter):
+    """Masks the message, its arguments and any traceback of every record passing through a handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            rendered = mask(record.getMessage())
+        except (TypeError, ValueError):
+            rendered = mask(str(record.msg))
+        record.msg = mask(str(record.msg))
+        if isinstance(record.args, dict):
+            record.args = {key: _mask_arg(value) for key, value in record.args.items()}
+        elif record.args:
+            # Argument-wise rather than pre-rendered: uvicorn's access formatter unpacks record.args.
+            record.args = tuple(_mask_arg(value) for value in record.args)
+        try:
+            record.getMessage()
+        except (TypeError, ValueError):
+            # A masked number no longer fits its %d: fall back to the rendered, masked text.
+            record.msg, record.args = rendered, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask(record.stack_info)
+        return True
+
+
+def logging_config(level: str = "info") -> dict[str, Any]:
+    """A dictConfig for the service and uvicorn: one stderr handler, masked."""
+    handler = {"class": "logging.StreamHandler", "filters": ["mask_pii"], "stream": "ext://sys.stderr"}
+    loggers: dict[str, Any] = {
+        "uvicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+        "uvicorn": {"handlers": ["default"], "level": level.upper(), "propagate": False},
+    }
+    if level.lower() == "debug":
+        # SQLAlchemy keeps its own loggers at WARNING unless told; at debug level, show every statement.
+        loggers["sqlalchemy.engine"] = {"level": "INFO"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"mask_pii": {"()": PiiMaskingFilter}},
+        "formatters": {
+            "default": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+            "access": {
+                "()": "uvicorn.logging.AccessFormatter",
+                "fmt": '%(asctime)s %(levelname)s access: %(client_addr)s "%(request_line)s" %(status_code)s',
+            },
+        },
+        "handlers": {
+            "default": {**handler, "formatter": "default"},
+            "access": {**handler, "formatter": "access"},
+        },
+        "loggers": loggers,
+        "root": {"handlers": ["default"], "level": level.upper()},
+    }
+
+
+def configure_logging(level: str = "info") -> None:
+    logging.config.dictConfig(logging_config(level))

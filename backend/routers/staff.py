@@ -1,0 +1,57 @@
+"""Staff sign-in, person lookup (audited) and the audit log (administrators only)."""
+
+from fastapi import APIRouter
+
+from backend import staff as staff_service
+from backend.auth import Admin, Staff
+from backend.deps import ClientIp, ClockDep, SessionDep, SettingsDep
+from backend.onboarding import onboarding_status
+from backend.schemas import (
+    AuditEntryOut,
+    AuditLog,
+    ErrorBody,
+    LookupResult,
+    PersonRecord,
+    StaffLookup,
+    StaffSession,
+    StaffSignIn,
+)
+from backend.security import STAFF_TOKEN_TTL, TokenClaims, issue_token
+
+router = APIRouter(tags=["staff"])
+
+
+def _errors(*statuses: int) -> dict[int | str, dict]:
+    return {status: {"model": ErrorBody} for status in (401, 422, *statuses)}
+
+
+@router.post("/v1/staff/sessions", responses=_errors(429))
+def sign_in(
+    body: StaffSignIn, session: SessionDep, settings: SettingsDep, clock: ClockDep, client_ip: ClientIp
+) -> StaffSession:
+    now = clock()
+    staff = staff_service.sign_in(session, settings, now, body.username, body.password, client_ip)
+    claims = TokenClaims(subject=staff.username, kind="staff", role=staff.role)
+    token = issue_token(settings.backend_secret_key, claims, now, STAFF_TOKEN_TTL)
+    return StaffSession(
+        access_token=token,
+        expires_in=int(STAFF_TOKEN_TTL.total_seconds()),
+        role=staff.role,  # type: ignore[arg-type]
+        username=staff.username,
+    )
+
+
+@router.post("/v1/staff/lookups", responses=_errors(404))
+def lookup(body: StaffLookup, staff: Staff, session: SessionDep, clock: ClockDep) -> LookupResult:
+    now = clock()
+    person = staff_service.lookup(session, staff, body.pesel, now)
+    return LookupResult(
+        person=PersonRecord.model_validate(person), onboarding=onboarding_status(person, now.date())
+    )
+
+
+@router.get("/v1/staff/audit", responses=_errors(403))
+def audit(_admin: Admin, session: SessionDep) -> AuditLog:
+    return AuditLog(
+        entries=[AuditEntryOut.model_validate(entry) for entry in staff_service.audit_entries(session)]
+    )

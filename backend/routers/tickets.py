@@ -1,0 +1,64 @@
+"""Handoff tickets, for the service (the bot) and for staff (the helpdesk console)."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Response
+
+from backend import tickets
+from backend.auth import ServiceOrStaff
+from backend.deps import ClockDep, SessionDep
+from backend.schemas import (
+    ErrorBody,
+    MessageCreate,
+    MessageOut,
+    TicketCreate,
+    TicketList,
+    TicketOut,
+    TicketSummary,
+)
+
+router = APIRouter(tags=["tickets"])
+TicketId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # the range of the database's integer column
+
+
+def _errors(*statuses: int) -> dict[int | str, dict]:
+    return {status: {"model": ErrorBody} for status in (401, 422, *statuses)}
+
+
+@router.post("/v1/tickets", status_code=201, responses={200: {"model": TicketOut}, **_errors()})
+def open_ticket(
+    body: TicketCreate, response: Response, _caller: ServiceOrStaff, session: SessionDep, clock: ClockDep
+) -> TicketOut:
+    ticket, created = tickets.open_ticket(session, body, clock())
+    if not created:
+        response.status_code = 200
+    return TicketOut.model_validate(ticket)
+
+
+@router.get("/v1/tickets", responses=_errors())
+def list_tickets(
+    _caller: ServiceOrStaff,
+    session: SessionDep,
+    status: Annotated[Literal["open", "assigned", "closed"] | None, Query()] = None,
+) -> TicketList:
+    found = tickets.list_tickets(session, status)
+    return TicketList(tickets=[TicketSummary.model_validate(ticket) for ticket in found])
+
+
+@router.get("/v1/tickets/{ticket_id}", responses=_errors(404))
+def get_ticket(ticket_id: TicketId, _caller: ServiceOrStaff, session: SessionDep) -> TicketOut:
+    return TicketOut.model_validate(tickets.get_ticket(session, ticket_id))
+
+
+@router.post("/v1/tickets/{ticket_id}/messages", status_code=201, responses=_errors(404, 409))
+def add_message(
+    ticket_id: TicketId, body: MessageCreate, caller: ServiceOrStaff, session: SessionDep, clock: ClockDep
+) -> MessageOut:
+    return MessageOut.model_validate(tickets.add_message(session, ticket_id, body, caller, clock()))
+
+
+@router.post("/v1/tickets/{ticket_id}/close", responses=_errors(404))
+def close_ticket(
+    ticket_id: TicketId, _caller: ServiceOrStaff, session: SessionDep, clock: ClockDep
+) -> TicketOut:
+    return TicketOut.model_validate(tickets.close_ticket(session, ticket_id, clock()))

@@ -1,0 +1,194 @@
+"""Request and response bodies of the API (see backend/API.md)."""
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from backend.validation import Email, LongText, Pesel, ReasonText, ShortText, Username
+
+Language = Literal["uk", "pl", "en", "ru"]
+TicketStatus = Literal["open", "assigned", "closed"]
+Author = Literal["user", "staff", "bot"]
+Role = Literal["agent", "admin"]
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")  # e.g. attempts_left, retry_after, details
+
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class Status(BaseModel):
+    status: str
+
+
+# Verifications and the person's own record
+
+
+class VerificationStart(BaseModel):
+    pesel: Pesel
+    caller: ShortText
+
+
+class VerificationStarted(BaseModel):
+    verification_id: str
+    expires_in: int
+    code_length: int
+
+
+class VerificationConfirm(BaseModel):
+    code: Annotated[str, StringConstraints(max_length=32)]
+
+
+class AccessToken(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class TrustedProfile(BaseModel):
+    state: Literal["none", "pending_confirmation", "active", "expired"]
+    expires_on: date | None
+
+
+class OnboardingStatus(BaseModel):
+    first_name: str
+    pesel_assigned_on: date | None
+    ukr_status: Literal["active", "lost", "none"]
+    trusted_profile: TrustedProfile
+    ikp_contact_details_set: bool
+
+
+# Account recovery
+
+
+class UsernameReminderRequest(BaseModel):
+    email: Email
+    caller: ShortText
+
+
+class PasswordResetRequest(BaseModel):
+    username: Username
+    pesel: Pesel
+    caller: ShortText
+
+
+class Accepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+
+
+# Handoff tickets
+
+
+class TicketCreate(BaseModel):
+    conversation_id: ShortText
+    channel: ShortText
+    language: Language
+    reason: ReasonText
+
+
+class MessageCreate(BaseModel):
+    text: LongText
+    author: Author | None = None
+
+
+class MessageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    author: Author
+    text: str
+    staff_username: str | None
+    created_at: datetime
+
+
+class TicketSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    conversation_id: str
+    channel: str
+    language: Language
+    reason: str
+    status: TicketStatus
+    created_at: datetime
+    closed_at: datetime | None
+    assigned_to: str | None
+
+
+class TicketOut(TicketSummary):
+    messages: list[MessageOut]
+
+
+class TicketList(BaseModel):
+    tickets: list[TicketSummary]
+
+
+# Staff
+
+
+class StaffSignIn(BaseModel):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class StaffSession(AccessToken):
+    role: Role
+    username: str
+
+
+class StaffLookup(BaseModel):
+    pesel: Pesel
+
+
+class PersonRecord(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    first_name: str
+    last_name: str
+    pesel: str
+    email: str | None
+    phone: str | None
+
+
+class LookupResult(BaseModel):
+    person: PersonRecord
+    onboarding: OnboardingStatus
+
+
+class AuditEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    staff_username: str
+    action: str
+    subject: str
+    result: str
+    created_at: datetime
+
+
+class AuditLog(BaseModel):
+    entries: list[AuditEntryOut]
+
+
+# Development mailbox
+
+
+class MailboxMessage(BaseModel):
+    id: int
+    channel: Literal["email", "sms"]
+    to: str
+    subject: str
+    body: str
+    created_at: datetime
+    status: Literal["pending", "sent", "failed"]
+
+
+class Mailbox(BaseModel):
+    messages: list[MailboxMessage]
