@@ -8,6 +8,7 @@ in a slot: once used, a value is replaced by its masked form or forgotten.
 from __future__ import annotations
 
 import hashlib
+from abc import abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -62,8 +63,8 @@ class AccountForm(FormValidationAction):
     def backend(self) -> Backend:
         return Backend.from_environment()
 
-    def name(self) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def name(self) -> str: ...
 
     async def required_slots(
         self,

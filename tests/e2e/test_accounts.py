@@ -9,6 +9,8 @@ import time
 import httpx
 import pytest
 
+from scripts.stack import LOGS
+
 SERVICE_TOKEN = {"X-Service-Token": "dev-service-token"}
 CHECK_STATUS = {
     "uk": "перевірте, будь ласка, мій статус",
@@ -223,3 +225,14 @@ def test_the_status_check_survives_the_backend_stopping_mid_conversation(stack, 
         stack.start("backend")
     chat.expect(CHECK_STATUS["ru"], "utter_ask_check_status_form_pesel", language="ru")
     chat.expect(pesel, "utter_ask_verification_code", language="ru")
+
+
+def test_no_personal_data_reaches_the_logs(stack):
+    """After every conversation above: no PESEL, e-mail or phone of a demo person in any log."""
+    logs = {path.name: path.read_text(encoding="utf-8", errors="replace") for path in LOGS.glob("*.log")}
+    assert set(logs) >= {"backend.log", "actions.log", "rasa.log"}
+    secrets = [pesel for pesel, _, _ in PEOPLE.values()] + [address for _, address, _ in PEOPLE.values()]
+    secrets += [NOBODY, "+48600100001", "600100001", "nobody@example.org"]
+    for name, text in logs.items():
+        leaked = [secret for secret in secrets if secret in text]
+        assert leaked == [], f"{name} contains {leaked}"
