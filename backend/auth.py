@@ -84,10 +84,6 @@ class Caller:
 
     staff: StaffUser | None
 
-    @property
-    def is_staff(self) -> bool:
-        return self.staff is not None
-
 
 def require_service_or_staff(
     settings: SettingsDep, session: SessionDep, clock: ClockDep, token: ServiceToken, credentials: BearerToken

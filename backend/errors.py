@@ -50,9 +50,10 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     details = [
         {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]} for error in exc.errors()
     ]
-    code = next((d["type"] for d in details if d["type"] in FIELD_ERROR_CODES), "validation_error")
-    message = details[0]["msg"] if code != "validation_error" else "The request is not valid."
-    return error_response(422, code, message, details=details)
+    named = next((d for d in details if d["type"] in FIELD_ERROR_CODES), None)
+    if named is None:
+        return error_response(422, "validation_error", "The request is not valid.", details=details)
+    return error_response(422, named["type"], named["msg"], details=details)
 
 
 async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from backend.config import Settings
 from backend.errors import ApiError
 from backend.models import RateLimitEvent
 from backend.security import keyed_hash
@@ -28,6 +29,11 @@ class Limit:
 
 def limit_key(secret: str, purpose: str, value: str) -> str:
     return f"{purpose}:{keyed_hash(secret, f'ratelimit:{purpose}:{value}')}"
+
+
+def per_ip(settings: Settings, client_ip: str) -> Limit:
+    """The limit every rate-limited request also counts against: its client address."""
+    return Limit(limit_key(settings.backend_secret_key, "ip", client_ip), settings.rate_limit_per_ip)
 
 
 def retry_after(session: Session, limit: Limit, now: datetime) -> int | None:

@@ -24,7 +24,7 @@ def _limits(settings: Settings, kind: str, subject: str, caller: str, client_ip:
     return [
         Limit(limit_key(secret, f"{kind}-subject", subject), REQUESTS_PER_SUBJECT),
         Limit(limit_key(secret, f"{kind}-caller", caller), REQUESTS_PER_CALLER),
-        Limit(limit_key(secret, "ip", client_ip), settings.rate_limit_per_ip),
+        ratelimit.per_ip(settings, client_ip),
     ]
 
 

@@ -134,7 +134,7 @@ class TicketList(BaseModel):
 
 
 class StaffSignIn(BaseModel):
-    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    username: ShortText
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 

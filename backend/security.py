@@ -1,5 +1,6 @@
 """Secrets handling: HMACs for codes and rate-limit keys, argon2 for staff passwords, JWTs, masking."""
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -17,8 +18,12 @@ STAFF_TOKEN_TTL = timedelta(hours=8)
 _ALGORITHM = "HS256"
 
 password_hasher = PasswordHasher()
-# Checked against when a staff username is unknown, so that a miss costs as much as a wrong password.
-_DUMMY_PASSWORD_HASH = password_hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_password_hash() -> str:
+    """Checked against when a staff username is unknown, so that a miss costs as much as a wrong password."""
+    return password_hasher.hash(secrets.token_urlsafe(16))
 
 
 def keyed_hash(secret: str, value: str) -> str:
@@ -49,7 +54,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """argon2 check; with no hash (unknown user) it still does the same work and returns False."""
     try:
-        password_hasher.verify(password_hash or _DUMMY_PASSWORD_HASH, password)
+        password_hasher.verify(password_hash or _dummy_password_hash(), password)
     except VerificationError:
         return False
     return password_hash is not None

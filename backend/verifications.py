@@ -32,7 +32,7 @@ def start(
     limits = [
         Limit(limit_key(secret, "verify-pesel", pesel), STARTS_PER_PESEL),
         Limit(limit_key(secret, "verify-caller", caller), STARTS_PER_CALLER),
-        Limit(limit_key(secret, "ip", client_ip), settings.rate_limit_per_ip),
+        ratelimit.per_ip(settings, client_ip),
     ]
     ratelimit.check_and_record(session, limits, now)
     person = session.scalar(select(Person).where(Person.pesel == pesel))
