@@ -10,6 +10,14 @@ SERVICE_TOKEN = "test-service-token"
 SECRET_KEY = "test-secret-key-with-enough-bytes-for-hs256"
 SERVICE = {"X-Service-Token": SERVICE_TOKEN}
 OLENA = {"pesel": "85070312345", "email": "olena.kovalenko@example.org", "phone": "+48600100001"}
+# What GET /v1/me/onboarding answers for Olena (the contract's demo table).
+OLENA_ONBOARDING = {
+    "first_name": "Olena",
+    "pesel_assigned_on": "2022-03-20",
+    "ukr_status": "active",
+    "trusted_profile": {"state": "active", "expires_on": "2027-01-10"},
+    "ikp_contact_details_set": False,
+}
 NOBODY_PESEL = "65063007894"
 NOBODY_PESEL_2 = "99123102463"
 

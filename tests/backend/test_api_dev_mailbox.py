@@ -3,7 +3,6 @@
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session, sessionmaker
 
 from api_helpers import OLENA, SERVICE, bearer, staff_token, start_verification
 from backend.app import create_app
@@ -38,9 +37,7 @@ def test_the_mailbox_needs_the_service_token_or_staff(client: TestClient) -> Non
     assert response.json()["error"]["code"] == "unauthorized"
 
 
-def test_the_mailbox_is_gone_when_smtp_is_configured(
-    database_url: str, clock: FakeClock, session_factory: sessionmaker[Session]
-) -> None:
+def test_the_mailbox_is_gone_when_smtp_is_configured(database_url: str, clock: FakeClock) -> None:
     app: FastAPI = create_app(make_settings(database_url, smtp_host="127.0.0.1"), clock)
     with TestClient(app) as client:
         response = client.get("/v1/dev/mailbox", params={"to": OLENA["email"]}, headers=SERVICE)

@@ -4,7 +4,7 @@ import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
-from api_helpers import NOBODY_PESEL, OLENA, SERVICE, bearer, person_token, staff_token
+from api_helpers import NOBODY_PESEL, OLENA, OLENA_ONBOARDING, SERVICE, bearer, person_token, staff_token
 from conftest import FakeClock
 
 pytestmark = pytest.mark.usefixtures("demo")
@@ -51,13 +51,7 @@ def test_lookup_returns_the_person_and_their_onboarding(client: TestClient) -> N
             "email": OLENA["email"],
             "phone": OLENA["phone"],
         },
-        "onboarding": {
-            "first_name": "Olena",
-            "pesel_assigned_on": "2022-03-20",
-            "ukr_status": "active",
-            "trusted_profile": {"state": "active", "expires_on": "2027-01-10"},
-            "ikp_contact_details_set": False,
-        },
+        "onboarding": OLENA_ONBOARDING,
     }
 
 

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from api_helpers import (
     OLENA,
+    OLENA_ONBOARDING,
     SERVICE,
     bearer,
     confirm,
@@ -51,13 +52,7 @@ def test_the_right_code_gives_a_person_token_for_the_onboarding_status(client: T
     assert body["expires_in"] == 900
     status = client.get("/v1/me/onboarding", headers=bearer(body["access_token"], service=True))
     assert status.status_code == 200
-    assert status.json() == {
-        "first_name": "Olena",
-        "pesel_assigned_on": "2022-03-20",
-        "ukr_status": "active",
-        "trusted_profile": {"state": "active", "expires_on": "2027-01-10"},
-        "ikp_contact_details_set": False,
-    }
+    assert status.json() == OLENA_ONBOARDING
 
 
 def test_onboarding_of_a_person_in_another_state(client: TestClient) -> None:

@@ -52,9 +52,7 @@ def test_more_than_ten_starts_per_caller_are_refused(client: TestClient) -> None
     assert start(client, pesels[-1], "another-conversation").status_code == 202
 
 
-def test_the_per_address_limit_counts_every_caller(
-    database_url: str, clock: FakeClock, session_factory: object
-) -> None:
+def test_the_per_address_limit_counts_every_caller(database_url: str, clock: FakeClock) -> None:
     with TestClient(create_app(make_settings(database_url, rate_limit_per_ip=4), clock)) as client:
         answers = [start(client, make_pesel("700101", n), f"caller-{n}").status_code for n in range(5)]
         reminder = client.post(
