@@ -64,8 +64,11 @@ test: setup check-knowledge lint validate test-unit test-backend test-actions te
 test-unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit
 
+# The backend's suite runs on SQLite, then on PostgreSQL (installed and started by
+# scripts/ci_postgres.sh with apt-get when missing; needs root or sudo).
 test-backend: $(VENV)/.installed
 	$(PY) -m pytest tests/backend
+	TEST_DATABASE_URL="$$(scripts/ci_postgres.sh)" $(PY) -m pytest tests/backend
 
 test-actions: $(VENV)/.installed
 	$(PY) -m pytest tests/actions
