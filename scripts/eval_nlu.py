@@ -65,8 +65,11 @@ def predicted_intent(parse: dict) -> str:
     ranking = [r for r in parse.get("intent_ranking") or [] if r["name"] != "nlu_fallback"]
     intent = ranking[0]["name"] if ranking else parse["intent"]["name"]
     if intent == "faq":
-        key = parse.get("response_selector", {}).get("faq", {}).get("response", {}).get("intent_response_key")
-        return key or intent
+        # A selector trained for one retrieval intent answers under its name; the stock one,
+        # trained for all of them, under "default".
+        selectors = parse.get("response_selector") or {}
+        selected = selectors.get("faq") or selectors.get("default") or {}
+        return selected.get("response", {}).get("intent_response_key") or intent
     return intent
 
 
