@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import abstractmethod
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -42,7 +43,10 @@ def forget_form_values() -> list[EventType]:
     return [SlotSet(slot, None) for slot in FORM_SLOTS]
 
 
-def leave_form() -> list[EventType]:
+def leave_form(tracker: Tracker) -> list[EventType]:
+    """Leave the form in progress, forgetting what it was given (nothing if no form is active)."""
+    if not tracker.active_loop.get("name"):
+        return []
     return [ActiveLoop(None), SlotSet("requested_slot", None), *forget_form_values()]
 
 
@@ -50,10 +54,20 @@ def refused_outcome(error: Refused) -> str:
     """The outcome a refusal of the backend ends a form with."""
     return {
         "rate_limited": "rate_limited",
+        "invalid_code": "locked",  # reached only when no attempt is left
         "verification_locked": "locked",
         "verification_expired": "expired",
         "verification_not_found": "expired",
     }.get(error.code, "unavailable")
+
+
+# What the person is told when a form ends early; each form adds its own "unavailable" answer.
+EARLY_ENDINGS = {
+    "too_many_tries": ["utter_too_many_tries"],
+    "rate_limited": ["utter_rate_limited"],
+    "locked": ["utter_code_locked"],
+    "expired": ["utter_code_expired"],
+}
 
 
 class AccountForm(FormValidationAction):
@@ -75,15 +89,26 @@ class AccountForm(FormValidationAction):
     ) -> list[str]:
         return [] if tracker.get_slot("account_outcome") else domain_slots
 
-    def refuse(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, invalid: Invalid
+    async def checked(
+        self,
+        slot: str,
+        value: Any,
+        clean: Callable[[str], str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        use: Callable[[str], Awaitable[dict[str, Any]]],
     ) -> dict[str, Any]:
-        """Re-ask with the reason, or end the form after the last allowed try."""
-        refusals = int(tracker.get_slot("form_refusals") or 0) + 1
-        if refusals >= MAX_REFUSALS:
-            return {slot: None, "form_refusals": float(refusals), "account_outcome": "too_many_tries"}
-        dispatcher.utter_message(response=invalid.response)
-        return {slot: None, "form_refusals": float(refusals)}
+        """`use` the cleaned value; a value `clean` refuses is asked again with the reason, and
+        after the last allowed try the form ends."""
+        try:
+            cleaned = clean(str(value))
+        except Invalid as invalid:
+            refusals = int(tracker.get_slot("form_refusals") or 0) + 1
+            if refusals >= MAX_REFUSALS:
+                return {slot: None, "form_refusals": float(refusals), "account_outcome": "too_many_tries"}
+            dispatcher.utter_message(response=invalid.response)
+            return {slot: None, "form_refusals": float(refusals)}
+        return await use(cleaned)
 
 
 class ActionLeaveForm(Action):
@@ -95,4 +120,4 @@ class ActionLeaveForm(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        return leave_form() if tracker.active_loop.get("name") else []
+        return leave_form(tracker)

@@ -43,6 +43,10 @@ class Guides:
     def __init__(self, structure: dict[str, Any]) -> None:
         self._guides: dict[str, Any] = structure["guides"]
         self._start: dict[str, str] = structure["start"]
+        # "yes" to one of these responses starts its form
+        self._offers = {
+            f"utter_offer_{g['offer']}": g["offer"] for g in self._guides.values() if g.get("offer")
+        }
 
     @classmethod
     def load(cls, path: Path = GUIDES_FILE) -> Guides:
@@ -102,9 +106,8 @@ class Guides:
             guide, step = position.return_to.split(":")
             if last_utterance == f"utter_{guide}_resume":  # "yes, take me back"
                 return self._show(Position(guide, int(step)))
-        offered = {f"utter_offer_{g['offer']}": g["offer"] for g in self._guides.values() if g.get("offer")}
-        if intent == "affirm" and last_utterance in offered:
-            return Move([], position, form=offered[last_utterance])
+        if intent == "affirm" and last_utterance in self._offers:
+            return Move([], position, form=self._offers[last_utterance])
         if intent == "deny":
             return Move(["utter_anything_else"], position)
         return Move(["utter_menu"], position)

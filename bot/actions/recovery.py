@@ -15,13 +15,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backend import Refused, Unavailable
-from actions.forms import AccountForm, caller_of, forget_form_values, refused_outcome
-from actions.validation import Invalid, clean_email, clean_pesel, clean_username, mask_email, mask_pesel
+from actions.forms import EARLY_ENDINGS, AccountForm, caller_of, forget_form_values, refused_outcome
+from actions.validation import clean_email, clean_pesel, clean_username, mask_email, mask_pesel
 
 OUTCOME_RESPONSES = {
+    **EARLY_ENDINGS,
     "sent": ["utter_recovery_requested"],
-    "too_many_tries": ["utter_too_many_tries"],
-    "rate_limited": ["utter_rate_limited"],
     "unavailable": ["utter_account_service_unavailable", "utter_recovery_manual"],
 }
 
@@ -43,12 +42,11 @@ class ValidateUsernameReminderForm(AccountForm):
     async def validate_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        try:
-            email = clean_email(str(value))
-        except Invalid as invalid:
-            return self.refuse(dispatcher, tracker, "email", invalid)
-        outcome = await outcome_of(self.backend.request_username_reminder(email, caller_of(tracker)))
-        return {"email": mask_email(email), "account_outcome": outcome}
+        async def request_reminder(email: str) -> dict[str, Any]:
+            outcome = await outcome_of(self.backend.request_username_reminder(email, caller_of(tracker)))
+            return {"email": mask_email(email), "account_outcome": outcome}
+
+        return await self.checked("email", value, clean_email, dispatcher, tracker, request_reminder)
 
 
 class ValidatePasswordResetForm(AccountForm):
@@ -58,20 +56,20 @@ class ValidatePasswordResetForm(AccountForm):
     async def validate_username(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        try:
-            return {"username": clean_username(str(value))}
-        except Invalid as invalid:
-            return self.refuse(dispatcher, tracker, "username", invalid)
+        async def keep(username: str) -> dict[str, Any]:
+            return {"username": username}
+
+        return await self.checked("username", value, clean_username, dispatcher, tracker, keep)
 
     async def validate_pesel(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        try:
-            pesel = clean_pesel(str(value))
-        except Invalid as invalid:
-            return self.refuse(dispatcher, tracker, "pesel", invalid)
-        request = self.backend.request_password_reset(tracker.get_slot("username"), pesel, caller_of(tracker))
-        return {"pesel": mask_pesel(pesel), "account_outcome": await outcome_of(request)}
+        async def request_reset(pesel: str) -> dict[str, Any]:
+            username = tracker.get_slot("username")
+            request = self.backend.request_password_reset(username, pesel, caller_of(tracker))
+            return {"pesel": mask_pesel(pesel), "account_outcome": await outcome_of(request)}
+
+        return await self.checked("pesel", value, clean_pesel, dispatcher, tracker, request_reset)
 
 
 class ActionRecoveryRequested(Action):

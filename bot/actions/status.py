@@ -11,19 +11,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backend import Refused, Unavailable
-from actions.forms import AccountForm, caller_of, forget_form_values, refused_outcome
+from actions.forms import EARLY_ENDINGS, AccountForm, caller_of, forget_form_values, refused_outcome
 from actions.report import status_report
 from actions.texts import language_of, localized_text
-from actions.validation import Invalid, clean_code, clean_pesel, mask_pesel
+from actions.validation import clean_code, clean_pesel, mask_pesel
 
-# The responses that end a form early, by outcome (shared with the recovery forms).
 OUTCOME_RESPONSES = {
-    "too_many_tries": ["utter_too_many_tries"],
-    "unavailable": ["utter_account_service_unavailable"],
-    "rate_limited": ["utter_rate_limited"],
-    "locked": ["utter_code_locked"],
-    "expired": ["utter_code_expired"],
+    **EARLY_ENDINGS,
+    "unavailable": ["utter_account_service_unavailable", "utter_check_status_manual"],
 }
+MASKED_CODE = "••••••"
 
 
 class ValidateCheckStatusForm(AccountForm):
@@ -33,40 +30,36 @@ class ValidateCheckStatusForm(AccountForm):
     async def validate_pesel(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        try:
-            pesel = clean_pesel(str(value))
-        except Invalid as invalid:
-            return self.refuse(dispatcher, tracker, "pesel", invalid)
-        try:
-            verification = await self.backend.start_verification(pesel, caller_of(tracker))
-        except Unavailable:
-            return {"pesel": mask_pesel(pesel), "account_outcome": "unavailable"}
-        except Refused as error:
-            return {"pesel": mask_pesel(pesel), "account_outcome": refused_outcome(error)}
-        return {"pesel": mask_pesel(pesel), "verification_id": verification.verification_id}
+        async def start_verification(pesel: str) -> dict[str, Any]:
+            try:
+                verification = await self.backend.start_verification(pesel, caller_of(tracker))
+            except Unavailable:
+                return {"pesel": mask_pesel(pesel), "account_outcome": "unavailable"}
+            except Refused as error:
+                return {"pesel": mask_pesel(pesel), "account_outcome": refused_outcome(error)}
+            return {"pesel": mask_pesel(pesel), "verification_id": verification.verification_id}
+
+        return await self.checked("pesel", value, clean_pesel, dispatcher, tracker, start_verification)
 
     async def validate_verification_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        try:
-            code = clean_code(str(value))
-        except Invalid as invalid:
-            return self.refuse(dispatcher, tracker, "verification_code", invalid)
-        try:
-            token = await self.backend.confirm_verification(tracker.get_slot("verification_id"), code)
-            onboarding = await self.backend.onboarding(token)
-        except Unavailable:
-            return {"verification_code": "••••••", "account_outcome": "unavailable"}
-        except Refused as error:
-            attempts_left = int(error.details.get("attempts_left") or 0)
-            if error.code == "invalid_code" and attempts_left > 0:
-                dispatcher.utter_message(response="utter_code_wrong", attempts_left=attempts_left)
-                return {"verification_code": None}
-            if error.code == "invalid_code":  # the last attempt was wrong: the code is locked now
-                return {"verification_code": "••••••", "account_outcome": "locked"}
-            return {"verification_code": "••••••", "account_outcome": refused_outcome(error)}
-        onboarding.pop("first_name", None)  # not needed for the answer; keep the record lean
-        return {"verification_code": "••••••", "onboarding": onboarding, "account_outcome": "verified"}
+        async def open_record(code: str) -> dict[str, Any]:
+            try:
+                token = await self.backend.confirm_verification(tracker.get_slot("verification_id"), code)
+                onboarding = await self.backend.onboarding(token)
+            except Unavailable:
+                return {"verification_code": MASKED_CODE, "account_outcome": "unavailable"}
+            except Refused as error:
+                attempts_left = int(error.details.get("attempts_left") or 0)
+                if error.code == "invalid_code" and attempts_left > 0:
+                    dispatcher.utter_message(response="utter_code_wrong", attempts_left=attempts_left)
+                    return {"verification_code": None}
+                return {"verification_code": MASKED_CODE, "account_outcome": refused_outcome(error)}
+            onboarding.pop("first_name", None)  # not needed for the answer; keep the record lean
+            return {"verification_code": MASKED_CODE, "onboarding": onboarding, "account_outcome": "verified"}
+
+        return await self.checked("verification_code", value, clean_code, dispatcher, tracker, open_record)
 
 
 class ActionReportStatus(Action):
@@ -95,8 +88,6 @@ class ActionReportStatus(Action):
             )
             dispatcher.utter_message(text=text, buttons=buttons)
         else:
-            for response in OUTCOME_RESPONSES.get(outcome or "", ["utter_account_service_unavailable"]):
+            for response in OUTCOME_RESPONSES.get(outcome or "", OUTCOME_RESPONSES["unavailable"]):
                 dispatcher.utter_message(response=response)
-            if outcome == "unavailable":
-                dispatcher.utter_message(response="utter_check_status_manual")
         return forget_form_values()

@@ -54,7 +54,7 @@ class ActionWalkthrough(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
-        leaving = leave_form() if tracker.active_loop.get("name") else []
+        leaving = leave_form(tracker)
         if leaving and intent == "deny":  # "no" to a form's question: stop asking
             dispatcher.utter_message(response="utter_form_cancelled")
             return leaving
@@ -74,5 +74,4 @@ class ActionLeaveWalkthrough(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        form = leave_form() if tracker.active_loop.get("name") else []
-        return position_events(Position()) + form
+        return position_events(Position()) + leave_form(tracker)

@@ -1,17 +1,14 @@
 """The account forms' actions talking to the real backend over HTTP."""
 
 import asyncio
-import re
-import time
 
-import httpx
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.recovery import ActionRecoveryRequested, ValidateUsernameReminderForm
 from actions.status import ActionReportStatus, ValidateCheckStatusForm
+from scripts import mailbox
 
-SERVICE_TOKEN = {"X-Service-Token": "dev-service-token"}
 OLENA = ("85070312345", "olena.kovalenko@example.org")
 
 
@@ -28,23 +25,6 @@ def validate(action, sender: str, slot: str, value: str, slots: dict | None = No
     return asyncio.run(method(value, dispatcher, tracker, {})), dispatcher.messages
 
 
-def mailbox(backend: str, address: str) -> list[dict]:
-    reply = httpx.get(f"{backend}/v1/dev/mailbox", params={"to": address}, headers=SERVICE_TOKEN)
-    reply.raise_for_status()
-    return reply.json()["messages"]
-
-
-def code_sent_to(backend: str, address: str, seen: set[int]) -> str:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        for message in mailbox(backend, address):
-            found = re.search(r"\b(\d{6})\b", message["body"])
-            if message["id"] not in seen and found:
-                return found.group(1)
-        time.sleep(0.2)
-    raise AssertionError("no code arrived")
-
-
 def test_a_known_and_an_unknown_pesel_get_the_same_treatment():
     known, _ = validate(ValidateCheckStatusForm(), "a1", "pesel", OLENA[0])
     unknown, _ = validate(ValidateCheckStatusForm(), "a2", "pesel", "65063007894")
@@ -53,9 +33,9 @@ def test_a_known_and_an_unknown_pesel_get_the_same_treatment():
 
 
 def test_the_code_from_the_mailbox_opens_the_record(backend, domain):
-    seen = {m["id"] for m in mailbox(backend, OLENA[1])}
+    seen = {m["id"] for m in mailbox.messages(backend, OLENA[1])}
     started, _ = validate(ValidateCheckStatusForm(), "b1", "pesel", OLENA[0])
-    code = code_sent_to(backend, OLENA[1], seen)
+    code = mailbox.new_code(backend, OLENA[1], seen)
     slots = {"verification_id": started["verification_id"], "pesel": started["pesel"]}
     confirmed, messages = validate(ValidateCheckStatusForm(), "b1", "verification_code", code, slots)
     assert messages == []

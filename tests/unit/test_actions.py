@@ -1,4 +1,6 @@
 import asyncio
+import datetime as dt
+import itertools
 from pathlib import Path
 
 import pytest
@@ -8,6 +10,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.fallback import ActionDefaultAskAffirmation
 from actions.language import ActionSessionStart, ActionSwitchLanguage, language_hint
+from actions.recovery import OUTCOME_RESPONSES as RECOVERY
+from actions.report import status_report
+from actions.status import OUTCOME_RESPONSES as STATUS
+from actions.texts import LANGUAGES, localized_text
 from actions.walkthrough import ActionWalkthrough, last_bot_response
 
 DOMAIN_DIR = Path(__file__).resolve().parents[2] / "bot" / "domain"
@@ -141,3 +147,24 @@ def test_a_switch_without_a_named_language_asks_which(domain):
     message = {"intent": {"name": "switch_language"}, "entities": [detected_only]}
     messages, _ = run(ActionSwitchLanguage(), tracker(message=message), domain)
     assert [m["response"] for m in messages] == ["utter_choose_language"]
+
+
+def test_every_response_the_account_actions_say_exists_in_each_language(domain):
+    """status.py builds its message from response names: a missing one would be a blank line."""
+    names = {n for responses in (*STATUS.values(), *RECOVERY.values()) for n in responses}
+    for ukr, state, contacts in itertools.product(
+        ("active", "lost", "none"), ("none", "pending_confirmation", "active", "expired"), (True, False)
+    ):
+        for expires_on in ("2026-12-01", "2028-01-01"):
+            record = {
+                "pesel_assigned_on": "2022-03-20",
+                "ukr_status": ukr,
+                "trusted_profile": {"state": state, "expires_on": expires_on},
+                "ikp_contact_details_set": contacts,
+            }
+            report = status_report(record, dt.date(2026, 11, 22))
+            names |= {name for name, _ in report.lines}
+            names |= {f"utter_label_{intent}" for intent in report.next_intents}
+    names.add("utter_label_menu")
+    missing = [(n, lang) for n in sorted(names) for lang in LANGUAGES if not localized_text(domain, n, lang)]
+    assert missing == []
