@@ -17,13 +17,14 @@ RASA_INPUTS := $(shell find bot/config.yml bot/domain bot/data bot/components -t
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: print-pythons help setup run train generate check-knowledge validate test test-unit test-backend test-actions test-components test-stories test-e2e eval lint format clean
+.PHONY: print-pythons help setup run train generate check-knowledge validate test test-unit test-backend test-actions test-components test-stories test-e2e eval eval-ablation lint format clean
 
 help:
 	@echo "make run    - set up, train if needed, start the action server and Rasa, chat in the terminal"
 	@echo "make test   - set up and run every test"
 	@echo "make train  - train the model (only when its inputs changed)"
 	@echo "make eval   - NLU evaluation: this pipeline vs Rasa's stock pipeline on the held-out set"
+	@echo "make eval-ablation - the same, plus variants of this pipeline without each of its choices"
 
 setup: $(VENV)/.installed $(RASA_VENV)/.installed
 
@@ -86,6 +87,10 @@ test-e2e: setup $(MODEL)
 eval: setup
 	$(PY) -m knowledge.build --check
 	cd bot && $(RASA_PY) ../scripts/eval_nlu.py
+
+eval-ablation: setup
+	$(PY) -m knowledge.build --check
+	cd bot && $(RASA_PY) ../scripts/eval_nlu.py --ablation
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -10,10 +10,10 @@ from fastapi import FastAPI
 from backend import worker
 from backend.clock import Clock, utc_now
 from backend.config import Settings
-from backend.db import make_engine, make_session_factory
 from backend.errors import install_error_handlers
 from backend.migrate import upgrade_to_head
 from backend.routers import dev_mailbox, health, recovery, staff, tickets, verifications
+from common.db import make_engine, make_session_factory
 
 logger = logging.getLogger(__name__)
 

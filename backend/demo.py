@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.config import Settings
-from backend.db import make_engine, make_session_factory
-from backend.logs import configure_logging
 from backend.migrate import upgrade_to_head
 from backend.models import Account, Onboarding, Person, StaffUser
 from backend.security import hash_password, verify_password
+from common.db import make_engine, make_session_factory
+from common.logs import configure_logging
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from backend.clock import Clock, get_clock
 from backend.config import Settings
-from backend.db import get_session
+from common.db import get_session
 
 
 def get_settings(request: Request) -> Settings:

@@ -4,7 +4,7 @@ import uvicorn
 
 from backend.app import create_app
 from backend.config import Settings
-from backend.logs import logging_config
+from common.logs import logging_config
 
 
 def main() -> None:

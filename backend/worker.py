@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend import ratelimit
 from backend.clock import Clock, utc_now
 from backend.config import Settings
-from backend.db import make_engine, make_session_factory
-from backend.logs import configure_logging
 from backend.mailer import send_email
 from backend.migrate import upgrade_to_head
 from backend.models import Notification, Verification
+from common.db import make_engine, make_session_factory
+from common.logs import configure_logging
 
 logger = logging.getLogger(__name__)
 

@@ -7,6 +7,9 @@ style, side by side; writes the figures to build/eval/report.json.
 A pipeline's figures are cached in build/eval/<name>.json under a hash of everything they
 depend on (its config, the NLU training data, the held-out set, the custom components),
 so rerunning after a change retrains only what the change touched. `--fresh` ignores the cache.
+
+`--ablation` also trains variants of the project's pipeline, each without one of its choices,
+and prints their accuracy next to it: a component stays only if its variant scores lower.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import os
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -27,6 +31,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bot"))
 logging.disable(logging.WARNING)
 
+import yaml  # noqa: E402
 from rasa.core.agent import Agent  # noqa: E402
 from rasa.model_training import train_nlu  # noqa: E402
 from rasa.shared.nlu.training_data.loading import load_data  # noqa: E402
@@ -37,6 +42,32 @@ HELDOUT = sorted((ROOT / "tests" / "nlu").glob("heldout_*.yml"))
 OUT = ROOT / "build" / "eval"
 PIPELINES = {"project": ROOT / "bot" / "config.yml", "stock": ROOT / "tests" / "nlu" / "stock_config.yml"}
 ENTITIES = ("pesel", "email", "username")
+TOKENIZER = "components.tokenizer.MultilingualTokenizer"
+
+
+def _replace_tokenizer(pipeline: list[dict]) -> list[dict]:
+    return [{"name": "WhitespaceTokenizer"} if c["name"] == TOKENIZER else c for c in pipeline]
+
+
+def _without_lemmas(pipeline: list[dict]) -> list[dict]:
+    return [{**c, "lemmas": False} if c["name"] == TOKENIZER else c for c in pipeline]
+
+
+def _char_ngrams_on_surface(pipeline: list[dict]) -> list[dict]:
+    return [{**c, "use_lemma": False} if c.get("analyzer") == "char_wb" else c for c in pipeline]
+
+
+def _without_lexical_syntactic(pipeline: list[dict]) -> list[dict]:
+    return [c for c in pipeline if c["name"] != "LexicalSyntacticFeaturizer"]
+
+
+# Each variant changes one choice of the project's pipeline.
+ABLATIONS: dict[str, Callable[[list[dict]], list[dict]]] = {
+    "whitespace-tokenizer": _replace_tokenizer,
+    "no-lemmas": _without_lemmas,
+    "char-ngrams-on-surface": _char_ngrams_on_surface,
+    "no-lexical-syntactic": _without_lexical_syntactic,
+}
 
 
 def heldout_examples() -> list[dict]:
@@ -229,14 +260,39 @@ def evaluate(name: str, config: Path, examples: list[dict]) -> dict:
     }
 
 
+def ablation_configs() -> dict[str, Path]:
+    project = yaml.safe_load(PIPELINES["project"].read_text(encoding="utf-8"))
+    folder = OUT / "variants"
+    folder.mkdir(parents=True, exist_ok=True)
+    configs = {}
+    for name, change in ABLATIONS.items():
+        variant = {**project, "pipeline": change(project["pipeline"])}
+        path = folder / f"{name}.yml"
+        path.write_text(yaml.safe_dump(variant, sort_keys=False), encoding="utf-8")
+        configs[name] = path
+    return configs
+
+
+def print_ablation(report: dict, variants: list[str]) -> None:
+    groups = ["all", "uk", "pl", "en", "ru", "messy"]
+    print(f"\nablation: intent accuracy\n{'pipeline':<24}" + "".join(f"{g:>8}" for g in groups))
+    for name in ["project", *variants]:
+        row = report[name]["intents"]
+        print(f"{name:<24}" + "".join(f"{row[g]['accuracy']:>8.3f}" for g in groups))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fresh", action="store_true", help="retrain both pipelines")
+    parser.add_argument("--ablation", action="store_true", help="also score the project's variants")
     args = parser.parse_args()
     examples = heldout_examples()
     OUT.mkdir(parents=True, exist_ok=True)
+    pipelines = dict(PIPELINES)
+    if args.ablation:
+        pipelines |= ablation_configs()
     report = {}
-    for name, config in PIPELINES.items():
+    for name, config in pipelines.items():
         digest = inputs_hash(config)
         figures = None if args.fresh else cached(name, digest)
         if figures is None:
@@ -247,6 +303,8 @@ def main() -> int:
             print(f"{name}: inputs unchanged, figures from {OUT / f'{name}.json'}")
         report[name] = figures
     print_table(report)
+    if args.ablation:
+        print_ablation(report, list(ABLATIONS))
     (OUT / "report.json").write_text(json.dumps(report, indent=2, default=list), encoding="utf-8")
     print(f"\nreport: {OUT / 'report.json'}")
     return 0

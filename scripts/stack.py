@@ -1,11 +1,13 @@
-"""Starts the bot's processes (account backend, action server, Rasa server), waits until they
-are healthy.
+"""Starts the whole stack (account backend, action server, Rasa server, channel service), one
+after the other, each once the one before is healthy; stops them all on exit.
 
-python -m scripts.stack chat    # start them, chat in the terminal, stop them on exit
 python -m scripts.stack serve   # start them and keep them running until Ctrl-C
+python -m scripts.stack chat    # start them, chat in the terminal, stop them on exit
 
 The backend gets the demo data (python -m backend.demo) on its database, by default
-build/backend.db; set DATABASE_URL for another one.
+build/backend.db; set DATABASE_URL for another one. Rasa keeps its conversations in an SQL
+tracker store (build/rasa-tracker.db). The channel service starts Telegram when
+TELEGRAM_BOT_TOKEN is set.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Ports:
     rasa: int = int(os.environ.get("RASA_PORT", 5005))
     actions: int = int(os.environ.get("ACTION_PORT", 5055))
     backend: int = int(os.environ.get("BACKEND_PORT", 8001))
+    channels: int = int(os.environ.get("CHANNELS_PORT", 8000))
 
     @property
     def rasa_url(self) -> str:
@@ -47,6 +50,10 @@ class Ports:
     def backend_url(self) -> str:
         return f"http://127.0.0.1:{self.backend}"
 
+    @property
+    def channels_url(self) -> str:
+        return f"http://127.0.0.1:{self.channels}"
+
 
 @dataclass(frozen=True)
 class Service:
@@ -57,12 +64,40 @@ class Service:
     health_url: str
 
 
-def services(ports: Ports, backend_env: dict[str, str]) -> list[Service]:
+@dataclass(frozen=True)
+class Databases:
+    """Where each service keeps its data: SQLite files under `folder` unless a URL is given."""
+
+    folder: Path = ROOT / "build"
+    backend_url: str | None = os.environ.get("DATABASE_URL")
+    channels_url: str | None = os.environ.get("CHANNELS_DATABASE_URL")
+
+    @property
+    def backend(self) -> str:
+        return self.backend_url or f"sqlite:///{self.folder / 'backend.db'}"
+
+    @property
+    def channels(self) -> str:
+        return self.channels_url or f"sqlite:///{self.folder / 'channels.db'}"
+
+    @property
+    def rasa_tracker(self) -> Path:
+        return self.folder / "rasa-tracker.db"
+
+
+RASA_TOKEN = os.environ.get("RASA_TOKEN", "dev-rasa-token")
+
+
+def services(ports: Ports, databases: Databases, channels_env: dict[str, str]) -> list[Service]:
     """The processes, in the order they start."""
     rasa = [
         str(ROOT / ".venv-rasa/bin/rasa"),
         "run",
         "--enable-api",
+        "--auth-token",
+        RASA_TOKEN,
+        "--interface",
+        "127.0.0.1",
         "--port",
         str(ports.rasa),
         "--model",
@@ -72,6 +107,7 @@ def services(ports: Ports, backend_env: dict[str, str]) -> list[Service]:
         "--credentials",
         "credentials.yml",
     ]
+    backend_env = {"BACKEND_PORT": str(ports.backend), "DATABASE_URL": databases.backend}
     return [
         Service("backend", [PYTHON, "-m", "backend"], backend_env, ROOT, f"{ports.backend_url}/health"),
         Service(
@@ -84,9 +120,29 @@ def services(ports: Ports, backend_env: dict[str, str]) -> list[Service]:
         Service(
             "rasa",
             rasa,
-            {"ACTION_ENDPOINT_URL": f"{ports.actions_url}/webhook", "TF_CPP_MIN_LOG_LEVEL": "3"},
+            {
+                "ACTION_ENDPOINT_URL": f"{ports.actions_url}/webhook",
+                "RASA_TRACKER_DB": str(databases.rasa_tracker),
+                "TF_CPP_MIN_LOG_LEVEL": "3",
+            },
             BOT,
-            f"{ports.rasa_url}/status",
+            f"{ports.rasa_url}/status?token={RASA_TOKEN}",
+        ),
+        Service(
+            "channels",
+            [PYTHON, "-m", "channels"],
+            {
+                "CHANNELS_PORT": str(ports.channels),
+                "CHANNELS_PUBLIC_URL": ports.channels_url,
+                "CHANNELS_DATABASE_URL": databases.channels,
+                "RASA_URL": ports.rasa_url,
+                "RASA_TOKEN": RASA_TOKEN,
+                "RASA_TRACKER_DB_URL": f"sqlite:///{databases.rasa_tracker}",
+                "BACKEND_URL": ports.backend_url,
+                **channels_env,
+            },
+            ROOT,
+            f"{ports.channels_url}/ready",
         ),
     ]
 
@@ -94,13 +150,13 @@ def services(ports: Ports, backend_env: dict[str, str]) -> list[Service]:
 class Stack:
     """The running processes; a test may stop and start one of them again."""
 
-    def __init__(self, ports: Ports, database_url: str | None, timeout: float) -> None:
+    def __init__(
+        self, ports: Ports, databases: Databases, timeout: float, channels_env: dict[str, str] | None = None
+    ) -> None:
         self.ports = ports
+        self.databases = databases
         self.timeout = timeout
-        self.backend_env = {"BACKEND_PORT": str(ports.backend)}
-        if database_url:
-            self.backend_env["DATABASE_URL"] = database_url
-        self._services = {s.name: s for s in services(ports, self.backend_env)}
+        self._services = {s.name: s for s in services(ports, databases, channels_env or {})}
         self._processes: dict[str, subprocess.Popen] = {}
 
     def clear_logs(self) -> None:
@@ -108,7 +164,7 @@ class Stack:
             (LOGS / f"{name}.log").unlink(missing_ok=True)
 
     def load_demo_data(self) -> None:
-        env = {**os.environ, **self.backend_env}
+        env = {**os.environ, **self._services["backend"].env}
         subprocess.run([PYTHON, "-m", "backend.demo"], cwd=ROOT, env=env, check=True)
 
     def start(self, *names: str) -> None:
@@ -154,15 +210,19 @@ class Stack:
 
 @contextlib.contextmanager
 def running_stack(
-    ports: Ports = Ports(), timeout: float = 180, database_url: str | None = None
+    ports: Ports = Ports(),
+    timeout: float = 180,
+    databases: Databases = Databases(),
+    channels_env: dict[str, str] | None = None,
+    only: tuple[str, ...] = (),
 ) -> Iterator[Stack]:
-    """The backend (with demo data), the action server and the Rasa server with the trained
-    model, stopped on exit."""
-    stack = Stack(ports, database_url, timeout)
+    """The backend (with demo data), the action server, the Rasa server with the trained model
+    and the channel service (or `only` some of them), stopped on exit."""
+    stack = Stack(ports, databases, timeout, channels_env)
     stack.clear_logs()
     stack.load_demo_data()
     try:
-        stack.start()
+        stack.start(*only)
         yield stack
     finally:
         stack.stop()
@@ -174,12 +234,20 @@ def main() -> int:
     )
     parser.add_argument("mode", choices=["chat", "serve"])
     args = parser.parse_args()
-    print("Starting the backend, the action server and the Rasa server (about a minute)…", flush=True)
+    print("Starting the backend, the action server, Rasa and the channels (about a minute)…", flush=True)
     with running_stack() as stack:
         ports = stack.ports
-        print(f"Rasa: {ports.rasa_url}  (REST: {ports.rasa_url}/webhooks/rest/webhook)")
-        print(f"Actions: {ports.actions_url}")
-        print(f"Backend: {ports.backend_url}/docs (demo people: backend/README.md)")
+        telegram = "on" if os.environ.get("TELEGRAM_BOT_TOKEN") else "off (set TELEGRAM_BOT_TOKEN)"
+        print(
+            f"\nChat with the bot:   {ports.channels_url}/  (the website widget's demo page)\n"
+            f"Helpdesk console:    {ports.channels_url}/console  (demo sign-in: agent / agent-demo-pass)\n"
+            f"Telegram:            {telegram}\n"
+            f"Account backend:     {ports.backend_url}/docs  (demo people: backend/README.md)\n"
+            f"Rasa:                {ports.rasa_url}  (REST: /webhooks/rest/webhook)\n"
+            f"Logs:                {LOGS}\n"
+            "Ctrl-C stops everything.",
+            flush=True,
+        )
         if args.mode == "chat":
             from channels.terminal import chat
 

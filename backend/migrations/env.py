@@ -6,8 +6,8 @@ from alembic import context
 from sqlalchemy import Connection
 
 from backend.config import Settings
-from backend.db import make_engine
 from backend.models import Base, UtcDateTime
+from common.db import make_engine
 
 
 def render_item(type_: str, obj: Any, _autogen_context: Any) -> str | bool:

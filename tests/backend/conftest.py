@@ -16,10 +16,10 @@ from api_helpers import SECRET_KEY, SERVICE_TOKEN
 from backend import demo as demo_module
 from backend.app import create_app
 from backend.config import Settings
-from backend.db import make_engine, make_session_factory
 from backend.migrate import upgrade_to_head
 from backend.models import Base
 from backend.security import hash_password
+from common.db import make_engine, make_session_factory
 
 
 class FakeClock:

@@ -6,7 +6,7 @@ import sys
 import pytest
 from uvicorn.logging import AccessFormatter
 
-from backend.logs import PiiMaskingFilter, logging_config, mask
+from common.logs import PiiMaskingFilter, logging_config, mask
 
 
 @pytest.mark.parametrize(

@@ -7,17 +7,17 @@ import httpx
 import pytest
 import yaml
 
-from scripts.stack import Ports, Stack, running_stack
+from scripts.stack import Databases, Ports, Stack, running_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory) -> Iterator[Stack]:
-    """The whole stack on test ports, the backend on a database of its own."""
-    database = tmp_path_factory.mktemp("backend") / "backend.db"
-    ports = Ports(rasa=5105, actions=5155, backend=8101)
-    with running_stack(ports, database_url=f"sqlite:///{database}") as stack:
+    """The bot's services on test ports, with databases of their own."""
+    databases = Databases(folder=tmp_path_factory.mktemp("databases"), backend_url=None, channels_url=None)
+    ports = Ports(rasa=5105, actions=5155, backend=8101, channels=8100)
+    with running_stack(ports, databases=databases, only=("backend", "actions", "rasa")) as stack:
         yield stack
 
 

@@ -1,11 +1,13 @@
-"""Engine and sessions: SQLite by default, PostgreSQL (psycopg 3) when the URL says so."""
+"""Engines, sessions and migrations: SQLite by default, PostgreSQL (psycopg 3) when the URL says so."""
 
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from alembic import command
+from alembic.config import Config
 from fastapi import Request
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,3 +43,15 @@ def get_session(request: Request) -> Iterator[Session]:
     """One session per request; handlers commit explicitly, anything uncommitted is rolled back."""
     with request.app.state.session_factory() as session:
         yield session
+
+
+def upgrade_with_alembic(engine: Engine, script_location: Path, lock_id: int) -> None:
+    """Upgrade to the newest migration. On PostgreSQL, instances starting together take turns
+    (an advisory lock keyed by `lock_id`, one per service) instead of racing to create tables."""
+    config = Config()
+    config.set_main_option("script_location", str(script_location))
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

@@ -1,0 +1,3 @@
+from channels.serve import main
+
+main()

@@ -1,0 +1,63 @@
+"""The channel service: FastAPI app with the widget, the helpdesk console and Telegram.
+
+Start-up migrates the database, opens the HTTP clients to Rasa and the backend, and (when
+TELEGRAM_BOT_TOKEN is set) starts the Telegram bot; shut-down closes them in reverse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from channels import health
+from channels.backend_client import BackendClient
+from channels.config import Settings
+from channels.console import routes as console
+from channels.conversations import ConversationService
+from channels.hub import Hub
+from channels.rasa_client import RasaClient
+from channels.store import Store
+from channels.web import routes as web
+from common.db import make_engine, make_session_factory, upgrade_with_alembic
+
+logger = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_MIGRATION_LOCK_ID = 80010002
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    engine = make_engine(settings.channels_database_url)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(upgrade_with_alembic, engine, MIGRATIONS, _MIGRATION_LOCK_ID)
+        rasa = RasaClient(settings.rasa_url, settings.rasa_token, settings.rasa_timeout_seconds)
+        backend = BackendClient(settings.backend_url, settings.backend_service_token)
+        service = ConversationService(Store(make_session_factory(engine)), rasa, backend, Hub())
+        app.state.service = service
+        async with contextlib.AsyncExitStack() as stack:
+            if settings.telegram_bot_token:
+                from channels.telegram.runner import running_telegram
+
+                await stack.enter_async_context(running_telegram(app, settings, service))
+            yield
+        await rasa.close()
+        await backend.close()
+        engine.dispose()
+
+    app = FastAPI(
+        title="Onboarding helper: channels",
+        version="1.0.0",
+        description="The web widget, the helpdesk console and Telegram, between people and the bot.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    for module in (health, web, console):
+        app.include_router(module.router)
+    return app

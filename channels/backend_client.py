@@ -1,0 +1,85 @@
+"""The account backend's tickets and staff API (backend/API.md), as the channel service needs it.
+
+The service token is the channel service's own; staff calls carry the signed-in staff member's
+token instead, so that the backend authorises (and audits) the person, not the service.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class BackendError(Exception):
+    """The backend refused (status and stable error code from its contract) or did not answer (503)."""
+
+    def __init__(self, status: int, code: str, message: str = "") -> None:
+        super().__init__(f"{status} {code}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class BackendClient:
+    def __init__(self, base_url: str, service_token: str) -> None:
+        self._service_headers = {"X-Service-Token": service_token}
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=httpx.Timeout(10.0, connect=3.0),
+            transport=httpx.AsyncHTTPTransport(retries=2),
+        )
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    # as the service
+    async def add_user_message(self, ticket_id: int, text: str) -> None:
+        body = {"text": text, "author": "user"}
+        await self._call("POST", f"/v1/tickets/{ticket_id}/messages", json=body)
+
+    # as a member of staff
+    async def sign_in(self, username: str, password: str) -> dict[str, Any]:
+        body = {"username": username, "password": password}
+        return await self._call("POST", "/v1/staff/sessions", json=body, headers={})
+
+    async def tickets(self, staff_token: str, status: str | None = None) -> list[dict[str, Any]]:
+        params = {"status": status} if status else {}
+        body = await self._call("GET", "/v1/tickets", params=params, headers=_bearer(staff_token))
+        return body["tickets"]
+
+    async def ticket(self, ticket_id: int, staff_token: str) -> dict[str, Any]:
+        return await self._call("GET", f"/v1/tickets/{ticket_id}", headers=_bearer(staff_token))
+
+    async def reply(self, ticket_id: int, text: str, staff_token: str) -> dict[str, Any]:
+        path = f"/v1/tickets/{ticket_id}/messages"
+        return await self._call("POST", path, json={"text": text}, headers=_bearer(staff_token))
+
+    async def close_ticket(self, ticket_id: int, staff_token: str) -> dict[str, Any]:
+        return await self._call("POST", f"/v1/tickets/{ticket_id}/close", headers=_bearer(staff_token))
+
+    async def lookup(self, pesel: str, staff_token: str) -> dict[str, Any]:
+        return await self._call(
+            "POST", "/v1/staff/lookups", json={"pesel": pesel}, headers=_bearer(staff_token)
+        )
+
+    async def _call(
+        self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> Any:
+        try:
+            response = await self._http.request(
+                method, path, headers=self._service_headers if headers is None else headers, **kwargs
+            )
+        except httpx.HTTPError as error:
+            raise BackendError(503, "backend_unavailable", type(error).__name__) from error
+        if response.status_code >= 500:
+            raise BackendError(503, "backend_unavailable", f"HTTP {response.status_code}")
+        body = response.json() if response.content else {}
+        if response.status_code >= 400:
+            error = body.get("error", {}) if isinstance(body, dict) else {}
+            raise BackendError(response.status_code, error.get("code", "error"), error.get("message", ""))
+        return body
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

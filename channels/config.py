@@ -1,0 +1,40 @@
+"""Settings of the channel service, from the environment (upper-case field names)."""
+
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from backend.config import DEV_SERVICE_TOKEN, REPO_ROOT
+
+DEV_RASA_TOKEN = "dev-rasa-token"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True)
+
+    channels_database_url: str = f"sqlite:///{REPO_ROOT / 'build' / 'channels.db'}"
+    channels_host: str = "127.0.0.1"
+    channels_port: int = 8000
+    channels_log_level: str = "info"
+    # The public address of the service, for the widget's <script> snippet and Telegram's webhook.
+    channels_public_url: str = "http://127.0.0.1:8000"
+
+    rasa_url: str = "http://127.0.0.1:5005"
+    # Rasa's HTTP API (pause, resume, tracker events) is started with --auth-token RASA_TOKEN.
+    rasa_token: str = DEV_RASA_TOKEN
+    rasa_timeout_seconds: float = 30.0
+    # Rasa's SQL tracker store, read (never written) for the console's page of failed messages.
+    rasa_tracker_db_url: str = f"sqlite:///{REPO_ROOT / 'build' / 'rasa-tracker.db'}"
+
+    backend_url: str = "http://127.0.0.1:8001"
+    backend_service_token: str = DEV_SERVICE_TOKEN
+
+    default_language: Literal["uk", "pl", "en", "ru"] = "uk"
+
+    telegram_bot_token: str = ""
+    telegram_mode: Literal["polling", "webhook"] = "polling"
+    # Where python-telegram-bot sends Bot API calls; tests point it at a local Bot API server.
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_base_file_url: str = "https://api.telegram.org/file/bot"
+    # Webhook mode: Telegram posts to {channels_public_url}/telegram/webhook with this secret header.
+    telegram_webhook_secret: str = ""

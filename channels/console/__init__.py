@@ -1,0 +1,1 @@
+"""The helpdesk console under /console: sign-in, queue, transcript, reply, hand back, lookup, failures."""

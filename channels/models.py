@@ -1,0 +1,64 @@
+"""What the channel service keeps: conversations on their channel, and every message in and out."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite as on PostgreSQL."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, _dialect: Any) -> datetime | None:
+        return value.astimezone(UTC).replace(tzinfo=None) if value else None
+
+    def process_result_value(self, value: datetime | None, _dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value else None
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+
+    # Also the sender id of the conversation in Rasa, e.g. "web-3f2a…" or "telegram-123456".
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    # The channel's own address of the person: the widget's session id, Telegram's chat id.
+    external_id: Mapped[str] = mapped_column(String(80))
+    language: Mapped[str] = mapped_column(String(2))
+    # "bot" while Rasa answers; "handoff" while a person of the helpdesk does.
+    state: Mapped[str] = mapped_column(String(10), default="bot")
+    ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now, onupdate=utc_now)
+
+    __table_args__ = (Index("ix_conversations_channel_external", "channel", "external_id", unique=True),)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+
+    # Ascending ids give every conversation its order; clients resume "after" the last id they saw.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    # "user", "bot", "staff" or "system" (the channel service's own notices).
+    author: Mapped[str] = mapped_column(String(10))
+    # Personal data (PESEL, e-mail, phone) is masked before a user's text is stored.
+    text: Mapped[str] = mapped_column(Text, default="")
+    buttons: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    # Outgoing messages on push channels (Telegram) are delivered by a worker that retries until this is set.
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

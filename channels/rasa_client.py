@@ -1,0 +1,66 @@
+"""Rasa over HTTP: the REST channel for messages, the HTTP API for a conversation's tracker."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+
+class RasaUnavailable(Exception):
+    """Rasa did not answer, or answered with an error."""
+
+
+class RasaClient:
+    def __init__(self, base_url: str, token: str, timeout: float) -> None:
+        self._token = token
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout, connect=3.0),
+            # Connection errors before anything was sent are safe to retry.
+            transport=httpx.AsyncHTTPTransport(retries=2),
+        )
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
+        """The bot's replies to one user message: [{"text", "buttons", "custom", …}]."""
+        body = {"sender": sender, "message": text, "metadata": metadata}
+        replies = await self._request("POST", "/webhooks/rest/webhook", json=body)
+        return replies if isinstance(replies, list) else []
+
+    async def pause(self, sender: str) -> None:
+        await self.append_events(sender, [{"event": "pause"}])
+
+    async def resume(self, sender: str) -> None:
+        await self.append_events(sender, [{"event": "resume"}])
+
+    async def append_user_message(self, sender: str, text: str, metadata: dict[str, Any]) -> None:
+        """Record what the user wrote to a person, so that the tracker stays complete."""
+        event = {"event": "user", "text": text, "timestamp": time.time(), "metadata": metadata}
+        await self.append_events(sender, [event])
+
+    async def append_bot_message(self, sender: str, text: str, metadata: dict[str, Any]) -> None:
+        event = {"event": "bot", "text": text, "timestamp": time.time(), "metadata": metadata}
+        await self.append_events(sender, [event])
+
+    async def append_events(self, sender: str, events: list[dict[str, Any]]) -> None:
+        await self._request("POST", f"/conversations/{sender}/tracker/events", json=events)
+
+    async def is_ready(self) -> bool:
+        try:
+            status = await self._request("GET", "/status")
+        except RasaUnavailable:
+            return False
+        return bool(status.get("model_file"))
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = await self._http.request(method, path, params={"token": self._token}, **kwargs)
+        except httpx.HTTPError as error:
+            raise RasaUnavailable(f"{method} {path}: {type(error).__name__}") from error
+        if response.status_code >= 400:
+            raise RasaUnavailable(f"{method} {path}: HTTP {response.status_code}")
+        return response.json()

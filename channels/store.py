@@ -1,0 +1,115 @@
+"""The channel service's database: conversations and their messages (sync SQLAlchemy; the async
+service calls it through a thread so that the event loop never waits on the database)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from channels.models import Conversation, Message, utc_now
+from common.logs import mask
+
+# Outgoing or incoming messages of one author: (text, buttons) in order.
+Items = list[tuple[str, list[dict]]]
+
+
+class Store:
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._sessions = session_factory
+
+    def conversation(self, conversation_id: str) -> Conversation | None:
+        with self._sessions() as session:
+            return session.get(Conversation, conversation_id)
+
+    def open_conversation(self, channel: str, external_id: str, language: str) -> Conversation:
+        """The conversation of this person on this channel, created on their first message."""
+        conversation_id = f"{channel}-{external_id}"
+        with self._sessions() as session:
+            found = session.get(Conversation, conversation_id)
+            if found:
+                return found
+            conversation = Conversation(
+                id=conversation_id, channel=channel, external_id=external_id, language=language, state="bot"
+            )
+            session.add(conversation)
+            try:
+                session.commit()
+            except IntegrityError:
+                # Two first messages at once: the other one created it.
+                session.rollback()
+                return session.get(Conversation, conversation_id)
+            return conversation
+
+    def set_language(self, conversation_id: str, language: str) -> None:
+        self._update(conversation_id, language=language)
+
+    def hand_off(self, conversation_id: str, ticket_id: int, language: str) -> None:
+        self._update(conversation_id, state="handoff", ticket_id=ticket_id, language=language)
+
+    def hand_back(self, conversation_id: str) -> None:
+        self._update(conversation_id, state="bot", ticket_id=None)
+
+    def conversation_of_ticket(self, ticket_id: int) -> Conversation | None:
+        with self._sessions() as session:
+            query = select(Conversation).where(Conversation.ticket_id == ticket_id)
+            return session.scalars(query).first()
+
+    def add_messages(self, conversation_id: str, author: str, items: Items) -> list[Message]:
+        """Store messages (text, buttons) of one author in order; a user's text is stored masked."""
+        with self._sessions() as session:
+            messages = [
+                Message(
+                    conversation_id=conversation_id,
+                    author=author,
+                    text=mask(text) if author == "user" else text,
+                    buttons=buttons,
+                    # Nothing to deliver for what the user wrote.
+                    delivered_at=utc_now() if author == "user" else None,
+                )
+                for text, buttons in items
+            ]
+            session.add_all(messages)
+            session.commit()
+            return messages
+
+    def messages(self, conversation_id: str, after: int = 0, limit: int = 200) -> list[Message]:
+        with self._sessions() as session:
+            query = (
+                select(Message)
+                .where(Message.conversation_id == conversation_id, Message.id > after)
+                .order_by(Message.id)
+                .limit(limit)
+            )
+            return list(session.scalars(query))
+
+    def undelivered(self, channel: str, limit: int = 100) -> list[tuple[Conversation, Message]]:
+        with self._sessions() as session:
+            query = (
+                select(Conversation, Message)
+                .join(Message, Message.conversation_id == Conversation.id)
+                .where(Conversation.channel == channel, Message.delivered_at.is_(None))
+                .order_by(Message.id)
+                .limit(limit)
+            )
+            return [(conversation, message) for conversation, message in session.execute(query)]
+
+    def mark_delivered(self, message_ids: list[int], when: datetime | None = None) -> None:
+        if not message_ids:
+            return
+        with self._sessions() as session:
+            session.execute(
+                update(Message).where(Message.id.in_(message_ids)).values(delivered_at=when or utc_now())
+            )
+            session.commit()
+
+    def _update(self, conversation_id: str, **values: object) -> None:
+        with self._sessions() as session:
+            session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id)
+                .values(**values, updated_at=utc_now())
+            )
+            session.commit()

@@ -1,0 +1,37 @@
+"""The channel service's own texts (knowledge/channels.yml), in the conversation's language."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+LANGUAGES = ("uk", "pl", "en", "ru")
+TEXTS = Path(__file__).resolve().parents[1] / "knowledge" / "channels.yml"
+
+
+@cache
+def _texts() -> dict[str, dict[str, dict[str, str]]]:
+    texts: dict[str, Any] = yaml.safe_load(TEXTS.read_text(encoding="utf-8"))
+    for section, entries in texts.items():
+        for key, translations in entries.items():
+            missing = [lang for lang in LANGUAGES if not (translations or {}).get(lang)]
+            if missing:
+                raise ValueError(f"{TEXTS.name}: {section}.{key} has no text in {', '.join(missing)}")
+    return texts
+
+
+def notice(key: str, language: str) -> str:
+    return _texts()["notices"][key][language_or_default(language)]
+
+
+def widget_labels(language: str) -> dict[str, str]:
+    language = language_or_default(language)
+    return {key: translations[language] for key, translations in _texts()["widget"].items()}
+
+
+def language_or_default(language: str | None, default: str = "uk") -> str:
+    code = (language or "").strip().lower()[:2]
+    return code if code in LANGUAGES else default

@@ -1,0 +1,1 @@
+"""The website chat widget: its script, its WebSocket and the demo page."""

@@ -1,0 +1,1 @@
+"""What the project's services share: database engines and migrations, PII-masked logging."""
