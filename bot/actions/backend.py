@@ -70,6 +70,11 @@ class Backend:
         body = {"username": username, "pesel": pesel, "caller": caller}
         await self._call("POST", "/v1/password-resets", json=body)
 
+    async def open_ticket(self, conversation_id: str, channel: str, language: str, reason: str) -> int:
+        """The id of the conversation's open handoff ticket (the backend opens one if none is open)."""
+        body = {"conversation_id": conversation_id, "channel": channel, "language": language}
+        return (await self._call("POST", "/v1/tickets", json={**body, "reason": reason}))["id"]
+
     async def _call(
         self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any
     ) -> Any:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scripts.stack import Ports, Stack
+from scripts.stack import Databases, Ports, Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 # The action server runs from bot/ (`python -m rasa_sdk --actions actions`); tests import it the same way.
@@ -16,8 +16,8 @@ sys.path.insert(0, str(ROOT / "bot"))
 
 @pytest.fixture(scope="session")
 def backend(tmp_path_factory) -> Iterator[str]:
-    database = tmp_path_factory.mktemp("backend") / "backend.db"
-    stack = Stack(Ports(backend=8201), f"sqlite:///{database}", timeout=60)
+    databases = Databases(folder=tmp_path_factory.mktemp("databases"), backend_url=None, channels_url=None)
+    stack = Stack(Ports(backend=8201), databases, timeout=60)
     stack.load_demo_data()
     stack.start("backend")
     try:
