@@ -17,10 +17,11 @@ RASA_INPUTS := $(shell find bot/config.yml bot/domain bot/data bot/components -t
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: print-pythons help setup run train generate check-knowledge validate test test-unit test-backend test-actions test-components test-stories test-e2e eval eval-ablation lint format clean
+.PHONY: print-pythons help setup run train generate check-knowledge validate test test-unit test-backend test-actions test-components test-stories test-e2e test-channels chat eval eval-ablation lint format clean
 
 help:
-	@echo "make run    - set up, train if needed, start the action server and Rasa, chat in the terminal"
+	@echo "make run    - set up, train if needed, start the whole stack; prints the chat and console URLs"
+	@echo "make chat   - the same, then chat with the bot in the terminal"
 	@echo "make test   - set up and run every test"
 	@echo "make train  - train the model (only when its inputs changed)"
 	@echo "make eval   - NLU evaluation: this pipeline vs Rasa's stock pipeline on the held-out set"
@@ -55,12 +56,15 @@ $(MODEL): $(RASA_VENV)/.installed $(RASA_INPUTS)
 	cd bot && $(RASA) train --domain domain --data data --config config.yml --out models --fixed-model-name current
 
 run: setup train
+	$(PY) -m scripts.stack serve
+
+chat: setup train
 	$(PY) -m scripts.stack chat
 
 validate: $(RASA_VENV)/.installed
 	cd bot && $(RASA) data validate --domain domain --data data --config config.yml
 
-test: setup check-knowledge lint validate test-unit test-backend test-actions test-components train test-stories test-e2e
+test: setup check-knowledge lint validate test-unit test-backend test-actions test-components train test-stories test-e2e test-channels
 
 test-unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit
@@ -83,6 +87,12 @@ test-stories: $(MODEL)
 
 test-e2e: setup $(MODEL)
 	$(PY) -m pytest tests/e2e
+
+# The channels' tests drive the widget and the console in Debian's Chromium (installed with
+# apt-get when missing) and Telegram against a local Bot API server.
+test-channels: setup $(MODEL)
+	scripts/install_chromium.sh
+	$(PY) -m pytest tests/channels
 
 eval: setup
 	$(PY) -m knowledge.build --check

@@ -35,12 +35,26 @@ class RasaClient:
         await self.append_events(sender, [{"event": "pause"}])
 
     async def resume(self, sender: str) -> None:
-        await self.append_events(sender, [{"event": "resume"}])
+        """Give the conversation back to the bot, listening (as after any turn)."""
+        await self.append_events(sender, [{"event": "resume"}, {"event": "action", "name": "action_listen"}])
 
     async def append_user_message(self, sender: str, text: str, metadata: dict[str, Any]) -> None:
-        """Record what the user wrote to a person, so that the tracker stays complete."""
-        event = {"event": "user", "text": text, "timestamp": time.time(), "metadata": metadata}
-        await self.append_events(sender, [event])
+        """Record what the user wrote to a person, so that the tracker stays complete.
+
+        As in a turn of Rasa's own, the bot listened before the user spoke: with the listen
+        recorded, the rules apply again from the first message after the hand-back."""
+        now = time.time()
+        listen = {"event": "action", "name": "action_listen", "timestamp": now}
+        # Not parsed: the message was for a person. Rasa needs parse_data all the same.
+        parse_data = {"text": text, "intent": {}, "entities": []}
+        event = {
+            "event": "user",
+            "text": text,
+            "parse_data": parse_data,
+            "timestamp": now,
+            "metadata": metadata,
+        }
+        await self.append_events(sender, [listen, event])
 
     async def append_bot_message(self, sender: str, text: str, metadata: dict[str, Any]) -> None:
         event = {"event": "bot", "text": text, "timestamp": time.time(), "metadata": metadata}

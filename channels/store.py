@@ -75,6 +75,10 @@ class Store:
             session.commit()
             return messages
 
+    def message(self, message_id: int) -> Message | None:
+        with self._sessions() as session:
+            return session.get(Message, message_id)
+
     def messages(self, conversation_id: str, after: int = 0, limit: int = 200) -> list[Message]:
         with self._sessions() as session:
             query = (
@@ -85,7 +89,22 @@ class Store:
             )
             return list(session.scalars(query))
 
-    def undelivered(self, channel: str, limit: int = 100) -> list[tuple[Conversation, Message]]:
+    def latest_messages(self, conversation_id: str, after: int = 0, limit: int = 500) -> list[Message]:
+        """The newest `limit` messages after `after`, oldest first (the console's transcript: a long
+        conversation opens at its end, not its beginning)."""
+        with self._sessions() as session:
+            query = (
+                select(Message)
+                .where(Message.conversation_id == conversation_id, Message.id > after)
+                .order_by(Message.id.desc())
+                .limit(limit)
+            )
+            return list(reversed(session.scalars(query).all()))
+
+    def undelivered(
+        self, channel: str, limit: int = 100, conversation_id: str | None = None
+    ) -> list[tuple[Conversation, Message]]:
+        """Outgoing messages not yet delivered on this channel (or in one conversation), oldest first."""
         with self._sessions() as session:
             query = (
                 select(Conversation, Message)
@@ -94,6 +113,8 @@ class Store:
                 .order_by(Message.id)
                 .limit(limit)
             )
+            if conversation_id is not None:
+                query = query.where(Conversation.id == conversation_id)
             return [(conversation, message) for conversation, message in session.execute(query)]
 
     def mark_delivered(self, message_ids: list[int], when: datetime | None = None) -> None:

@@ -32,6 +32,14 @@ def widget_labels(language: str) -> dict[str, str]:
     return {key: translations[language] for key, translations in _texts()["widget"].items()}
 
 
+def telegram_commands(language: str) -> dict[str, str]:
+    """The bot's Telegram commands (without the slash) and their descriptions."""
+    language = language_or_default(language)
+    return {
+        command: translations[language] for command, translations in _texts()["telegram_commands"].items()
+    }
+
+
 def language_or_default(language: str | None, default: str = "uk") -> str:
     code = (language or "").strip().lower()[:2]
     return code if code in LANGUAGES else default

@@ -27,7 +27,6 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 BOT = ROOT / "bot"
-LOGS = ROOT / "build" / "logs"
 PYTHON = str(ROOT / ".venv/bin/python")
 
 
@@ -83,6 +82,10 @@ class Databases:
     @property
     def rasa_tracker(self) -> Path:
         return self.folder / "rasa-tracker.db"
+
+    @property
+    def logs(self) -> Path:
+        return self.folder / "logs"
 
 
 RASA_TOKEN = os.environ.get("RASA_TOKEN", "dev-rasa-token")
@@ -159,9 +162,12 @@ class Stack:
         self._services = {s.name: s for s in services(ports, databases, channels_env or {})}
         self._processes: dict[str, subprocess.Popen] = {}
 
+    def log_of(self, name: str) -> Path:
+        return self.databases.logs / f"{name}.log"
+
     def clear_logs(self) -> None:
         for name in self._services:
-            (LOGS / f"{name}.log").unlink(missing_ok=True)
+            self.log_of(name).unlink(missing_ok=True)
 
     def load_demo_data(self) -> None:
         env = {**os.environ, **self._services["backend"].env}
@@ -171,8 +177,8 @@ class Stack:
         names = names or tuple(self._services)
         for name in names:
             service = self._services[name]
-            LOGS.mkdir(parents=True, exist_ok=True)
-            log = (LOGS / f"{name}.log").open("a")
+            self.databases.logs.mkdir(parents=True, exist_ok=True)
+            log = self.log_of(name).open("a")
             self._processes[name] = subprocess.Popen(
                 service.command,
                 cwd=service.cwd,
@@ -200,12 +206,12 @@ class Stack:
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {process.returncode}; see {LOGS / (name + '.log')}")
+                raise RuntimeError(f"{name} exited with {process.returncode}; see {self.log_of(name)}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(url, timeout=2).status_code == 200:
                     return
             time.sleep(0.5)
-        raise TimeoutError(f"{name} not healthy after {self.timeout:.0f} s; see {LOGS / (name + '.log')}")
+        raise TimeoutError(f"{name} not healthy after {self.timeout:.0f} s; see {self.log_of(name)}")
 
 
 @contextlib.contextmanager
@@ -244,7 +250,7 @@ def main() -> int:
             f"Telegram:            {telegram}\n"
             f"Account backend:     {ports.backend_url}/docs  (demo people: backend/README.md)\n"
             f"Rasa:                {ports.rasa_url}  (REST: /webhooks/rest/webhook)\n"
-            f"Logs:                {LOGS}\n"
+            f"Logs:                {stack.databases.logs}\n"
             "Ctrl-C stops everything.",
             flush=True,
         )

@@ -7,7 +7,6 @@ import httpx
 import pytest
 
 from scripts import mailbox
-from scripts.stack import LOGS
 
 CHECK_STATUS = {
     "uk": "перевірте, будь ласка, мій статус",
@@ -201,7 +200,10 @@ def test_the_status_check_survives_the_backend_stopping_mid_conversation(stack, 
 
 def test_no_personal_data_reaches_the_logs(stack):
     """After every conversation above: no PESEL, e-mail or phone of a demo person in any log."""
-    logs = {path.name: path.read_text(encoding="utf-8", errors="replace") for path in LOGS.glob("*.log")}
+    logs = {
+        path.name: path.read_text(encoding="utf-8", errors="replace")
+        for path in stack.databases.logs.glob("*.log")
+    }
     assert set(logs) >= {"backend.log", "actions.log", "rasa.log"}
     secrets = [pesel for pesel, _, _ in PEOPLE.values()] + [address for _, address, _ in PEOPLE.values()]
     secrets += [NOBODY, "+48600100001", "600100001", "nobody@example.org"]

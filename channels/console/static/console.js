@@ -1,0 +1,745 @@
+// The helpdesk console: sign-in, live queue with transcripts, reply and hand back, person lookup,
+// and the messages the bot fails on. No framework; every piece of data (what users and staff
+// wrote, names, codes) is put on the page with textContent, never parsed as HTML.
+"use strict";
+
+const TEXTS = {
+  pl: {
+    title: "Konsola pomocy",
+    sections: "Sekcje",
+    tab_queue: "Kolejka",
+    tab_lookup: "Wyszukaj osobę",
+    tab_failures: "Czego bot nie rozumie",
+    sign_out: "Wyloguj",
+    sign_in_title: "Zaloguj się",
+    username: "Login",
+    password: "Hasło",
+    sign_in: "Zaloguj",
+    queue_title: "Czekający na konsultanta",
+    queue_empty: "Nikt nie czeka.",
+    pick_ticket: "Wybierz rozmowę z kolejki.",
+    reply_label: "Twoja odpowiedź",
+    send: "Wyślij",
+    hand_back: "Oddaj botowi",
+    conversation_closed: "Ta rozmowa nie jest już u konsultanta.",
+    no_conversation: "Tej rozmowy nie prowadzi ten serwis: nie ma jej przebiegu.",
+    lookup_title: "Wyszukaj osobę",
+    lookup_hint: "Każde wyszukanie jest zapisywane w dzienniku audytu.",
+    lookup: "Szukaj",
+    failures_title: "Czego bot nie rozumie",
+    failures_hint: "Wiadomości, przy których bot użył odpowiedzi awaryjnej, uznał je za spoza tematu albo był pewny na mniej niż {threshold}%. Dane osobowe są ukryte. Dopisz takie przykłady do danych treningowych.",
+    language: "Język",
+    all_languages: "wszystkie",
+    refresh: "Odśwież",
+    failures_empty: "Brak takich wiadomości.",
+    col_text: "Wiadomość (dane osobowe ukryte)",
+    col_language: "Język",
+    col_count: "Ile razy",
+    col_intent: "Rozpoznanie",
+    col_last_seen: "Ostatnio",
+    lang_uk: "ukraiński",
+    lang_pl: "polski",
+    lang_en: "angielski",
+    lang_ru: "rosyjski",
+    lang_unknown: "nieznany",
+    channel_web: "widżet WWW",
+    channel_telegram: "Telegram",
+    reason_requested: "prosi o konsultanta",
+    reason_repeated_fallbacks: "bot nie zrozumiał",
+    status_open: "nowe",
+    status_assigned: "obsługuje: {name}",
+    waiting: "czeka {time}",
+    ticket: "Zgłoszenie #{id}",
+    author_user: "Użytkownik",
+    author_bot: "Bot",
+    author_staff: "Konsultant",
+    author_system: "System",
+    buttons: "Przyciski: {titles}",
+    live_off: "Brak połączenia na żywo, łączę ponownie…",
+    toggle: "English",
+    pesel: "PESEL",
+    show: "Pokaż",
+    hide: "Ukryj",
+    email: "E-mail",
+    phone: "Telefon",
+    pesel_assigned_on: "PESEL nadany",
+    ukr_status: "Status UKR",
+    trusted_profile: "Profil Zaufany",
+    ikp_contacts: "Dane kontaktowe w IKP",
+    yes: "tak",
+    no: "nie",
+    none: "brak",
+    ukr_active: "aktywny",
+    ukr_lost: "utracony",
+    ukr_none: "brak",
+    pz_none: "brak",
+    pz_pending_confirmation: "czeka na potwierdzenie",
+    pz_active: "aktywny",
+    pz_expired: "wygasł",
+    valid_until: "ważny do {date}",
+    expired_on: "wygasł {date}",
+    errors: {
+      signed_out: "Sesja wygasła. Zaloguj się ponownie.",
+      invalid_credentials: "Nieprawidłowy login lub hasło.",
+      rate_limited: "Zbyt wiele prób. Spróbuj ponownie za kilka minut.",
+      backend_unavailable: "System kont nie odpowiada. Spróbuj ponownie za chwilę.",
+      bot_unavailable: "Bot nie odpowiada, więc rozmowa zostaje u konsultanta. Spróbuj później.",
+      conversation_not_found: "Ta rozmowa nie jest już przekazana konsultantowi.",
+      ticket_closed: "To zgłoszenie jest już zamknięte.",
+      ticket_not_found: "Nie ma takiego zgłoszenia.",
+      person_not_found: "Nie znaleziono osoby o tym numerze PESEL.",
+      invalid_pesel: "To nie jest poprawny numer PESEL (11 cyfr, suma kontrolna, data).",
+      empty_reply: "Najpierw napisz odpowiedź.",
+      reply_too_long: "Odpowiedź może mieć najwyżej 2000 znaków.",
+      tracker_unavailable: "Nie można odczytać rozmów bota. Spróbuj ponownie za chwilę.",
+      forbidden: "Nie masz do tego uprawnień.",
+      network: "Brak połączenia z serwerem.",
+      unknown: "Coś poszło nie tak: {message}",
+    },
+  },
+  en: {
+    title: "Helpdesk console",
+    sections: "Sections",
+    tab_queue: "Queue",
+    tab_lookup: "Look up a person",
+    tab_failures: "What the bot fails on",
+    sign_out: "Sign out",
+    sign_in_title: "Sign in",
+    username: "Username",
+    password: "Password",
+    sign_in: "Sign in",
+    queue_title: "Waiting for the helpdesk",
+    queue_empty: "Nobody is waiting.",
+    pick_ticket: "Choose a conversation from the queue.",
+    reply_label: "Your reply",
+    send: "Send",
+    hand_back: "Hand back to the bot",
+    conversation_closed: "This conversation is no longer with the helpdesk.",
+    no_conversation: "This conversation is not run by this service: there is no transcript.",
+    lookup_title: "Look up a person",
+    lookup_hint: "Every lookup is recorded in the audit log.",
+    lookup: "Look up",
+    failures_title: "What the bot fails on",
+    failures_hint: "Messages the bot answered with a fallback, judged out of scope, or was less than {threshold}% sure about. Personal data is masked. Add such examples to the training data.",
+    language: "Language",
+    all_languages: "all",
+    refresh: "Refresh",
+    failures_empty: "No such messages.",
+    col_text: "Message (personal data masked)",
+    col_language: "Language",
+    col_count: "Count",
+    col_intent: "Understood as",
+    col_last_seen: "Last seen",
+    lang_uk: "Ukrainian",
+    lang_pl: "Polish",
+    lang_en: "English",
+    lang_ru: "Russian",
+    lang_unknown: "unknown",
+    channel_web: "web widget",
+    channel_telegram: "Telegram",
+    reason_requested: "asked for a person",
+    reason_repeated_fallbacks: "the bot did not understand",
+    status_open: "new",
+    status_assigned: "handled by {name}",
+    waiting: "waiting {time}",
+    ticket: "Ticket #{id}",
+    author_user: "User",
+    author_bot: "Bot",
+    author_staff: "Helpdesk",
+    author_system: "System",
+    buttons: "Buttons: {titles}",
+    live_off: "Live updates lost, reconnecting…",
+    toggle: "Polski",
+    pesel: "PESEL",
+    show: "Show",
+    hide: "Hide",
+    email: "E-mail",
+    phone: "Phone",
+    pesel_assigned_on: "PESEL assigned",
+    ukr_status: "UKR status",
+    trusted_profile: "Trusted Profile",
+    ikp_contacts: "IKP contact details",
+    yes: "yes",
+    no: "no",
+    none: "none",
+    ukr_active: "active",
+    ukr_lost: "lost",
+    ukr_none: "none",
+    pz_none: "none",
+    pz_pending_confirmation: "waiting for confirmation",
+    pz_active: "active",
+    pz_expired: "expired",
+    valid_until: "valid until {date}",
+    expired_on: "expired on {date}",
+    errors: {
+      signed_out: "Your session has ended. Please sign in again.",
+      invalid_credentials: "Wrong username or password.",
+      rate_limited: "Too many attempts. Please try again in a few minutes.",
+      backend_unavailable: "The account backend is not answering. Please try again in a moment.",
+      bot_unavailable: "The bot is not answering, so the conversation stays with the helpdesk. Try again later.",
+      conversation_not_found: "This conversation is no longer handed to the helpdesk.",
+      ticket_closed: "This ticket is already closed.",
+      ticket_not_found: "There is no such ticket.",
+      person_not_found: "Nobody has this PESEL.",
+      invalid_pesel: "This is not a valid PESEL (11 digits, checksum, date).",
+      empty_reply: "Write a reply first.",
+      reply_too_long: "A reply can be at most 2000 characters long.",
+      tracker_unavailable: "The bot's conversations cannot be read. Please try again in a moment.",
+      forbidden: "You are not allowed to do this.",
+      network: "The server cannot be reached.",
+      unknown: "Something went wrong: {message}",
+    },
+  },
+};
+
+const REFRESH_QUEUE_MS = 30000; // a backstop for tickets opened outside this service
+const TICK_MS = 15000; // waiting times move on between updates
+
+let language = localStorage.getItem("console.language") === "en" ? "en" : "pl";
+const state = {
+  view: "queue",
+  signedIn: false,
+  tickets: [],
+  ticketsFetchedAt: 0,
+  current: null, // {id, conversationId, lastId, ticket, conversation}
+  failures: null,
+  lookup: null,
+  peselShown: false,
+  socket: null,
+  socketDelay: 1000,
+};
+
+const $ = (id) => document.getElementById(id);
+
+function t(key, values = {}) {
+  const text = TEXTS[language][key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
+}
+
+function errorText(error) {
+  const texts = TEXTS[language].errors;
+  const known = texts[error.code];
+  return known ?? texts.unknown.replace("{message}", error.message || error.code);
+}
+
+// Makes an element; children are nodes or strings (strings become text nodes, never markup).
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) {
+    if (name === "className") node.className = value;
+    else if (name === "text") node.textContent = value;
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+// Runs `load` one call at a time: calls made meanwhile ask for a single run afterwards, so a
+// burst of live updates costs one or two requests, and answers never arrive out of order.
+function coalesced(load) {
+  let running = null;
+  let again = false;
+  return async function run() {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await load();
+      } while (again);
+    })();
+    try {
+      await running;
+    } finally {
+      running = null;
+    }
+  };
+}
+
+// The API
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { "X-Requested-With": "console" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(`/console/api${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+  } catch {
+    throw new ApiError(0, "network", "");
+  }
+  const data = response.status === 204 ? {} : await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = data.error || {};
+    const failure = new ApiError(response.status, error.code || "unknown", error.message || "");
+    // Only a session that ended says so; a first visit just shows the form.
+    if (response.status === 401 && failure.code === "signed_out") showSignIn(state.signedIn ? errorText(failure) : "");
+    throw failure;
+  }
+  return data;
+}
+
+// Texts and views
+
+function applyTexts() {
+  document.documentElement.lang = language;
+  document.title = t("title");
+  for (const node of document.querySelectorAll("[data-t]")) node.textContent = t(node.dataset.t);
+  for (const node of document.querySelectorAll("[data-t-aria]")) node.setAttribute("aria-label", t(node.dataset.tAria));
+  const toggle = $("language-toggle");
+  toggle.textContent = t("toggle");
+  toggle.lang = language === "pl" ? "en" : "pl";
+  renderQueue();
+  renderConversation();
+  renderLookup();
+  renderFailures();
+  renderLiveState();
+}
+
+function showView(view) {
+  state.view = view;
+  for (const section of ["queue", "lookup", "failures"]) $(`${section}-view`).hidden = section !== view;
+  for (const tab of document.querySelectorAll("#tabs button")) {
+    tab.setAttribute("aria-current", tab.dataset.view === view ? "page" : "false");
+  }
+  if (view === "failures") loadFailures();
+}
+
+function showNotice(text) {
+  const notice = $("notice");
+  notice.textContent = text;
+  notice.hidden = !text;
+}
+
+function showSignIn(message = "") {
+  state.signedIn = false;
+  closeSocket();
+  $("sign-in-view").hidden = false;
+  for (const section of ["queue", "lookup", "failures"]) $(`${section}-view`).hidden = true;
+  $("tabs").hidden = true;
+  $("sign-out").hidden = true;
+  $("staff-name").textContent = "";
+  $("sign-in-error").textContent = message;
+  $("username").focus();
+}
+
+function showConsole() {
+  state.signedIn = true;
+  $("sign-in-view").hidden = true;
+  $("tabs").hidden = false;
+  $("sign-out").hidden = false;
+  const staff = JSON.parse(localStorage.getItem("console.staff") || "null");
+  $("staff-name").textContent = staff ? staff.username : "";
+  showView(state.view);
+  openSocket();
+}
+
+// Formatting
+
+function languageName(code) {
+  return code ? t(`lang_${code}`) : t("lang_unknown");
+}
+
+function channelName(channel) {
+  const key = `channel_${channel}`;
+  return TEXTS[language][key] ? t(key) : channel;
+}
+
+function duration(seconds) {
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 1) return "< 1 min";
+  if (minutes < 60) return `${minutes} min`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+function dateTime(iso) {
+  return new Date(iso).toLocaleString(language === "pl" ? "pl-PL" : "en-GB");
+}
+
+function date(iso) {
+  return iso ? new Date(`${iso}T00:00:00`).toLocaleDateString(language === "pl" ? "pl-PL" : "en-GB") : t("none");
+}
+
+function ticketLine(ticket) {
+  const status = ticket.status === "assigned" ? t("status_assigned", { name: ticket.assigned_to }) : t("status_open");
+  return [languageName(ticket.language), channelName(ticket.channel), status].join(" · ");
+}
+
+function reasonText(reason) {
+  const key = `reason_${reason}`;
+  return TEXTS[language][key] ? t(key) : reason;
+}
+
+// Queue
+
+const loadQueue = coalesced(async () => {
+  try {
+    const data = await api("GET", "/queue");
+    state.tickets = data.tickets;
+    state.ticketsFetchedAt = Date.now();
+    if (!state.signedIn) showConsole();
+    renderQueue();
+  } catch (error) {
+    if (error.status !== 401) showNotice(errorText(error));
+  }
+});
+
+function waitingSeconds(ticket) {
+  return ticket.waiting_seconds + (Date.now() - state.ticketsFetchedAt) / 1000;
+}
+
+function renderQueue() {
+  const list = $("queue-list");
+  list.replaceChildren(
+    ...state.tickets.map((ticket) => {
+      const selected = state.current && state.current.id === ticket.id;
+      const button = el(
+        "button",
+        {
+          type: "button",
+          className: "ticket",
+          "aria-current": selected ? "true" : "false",
+          "data-ticket": String(ticket.id),
+          onclick: () => openTicket(ticket.id),
+        },
+        el("span", { className: "ticket-title", text: t("ticket", { id: ticket.id }) }),
+        el("span", { className: "ticket-waiting", text: t("waiting", { time: duration(waitingSeconds(ticket)) }) }),
+        el("span", { className: "ticket-meta", text: ticketLine(ticket) }),
+        el("span", { className: "ticket-reason", text: reasonText(ticket.reason) }),
+      );
+      return el("li", {}, button);
+    }),
+  );
+  $("queue-empty").hidden = state.tickets.length > 0;
+}
+
+// Transcript, reply and hand back
+
+function openTicket(id) {
+  state.current = { id, conversationId: null, lastId: 0, ticket: null, conversation: null };
+  $("transcript").replaceChildren();
+  $("reply-text").value = "";
+  $("conversation-error").textContent = "";
+  renderQueue();
+  loadTranscript();
+}
+
+const loadTranscript = coalesced(async () => {
+  const current = state.current;
+  if (!current) return;
+  try {
+    const data = await api("GET", `/tickets/${current.id}?after=${current.lastId}`);
+    if (state.current !== current) return; // another ticket was opened meanwhile
+    current.ticket = data.ticket;
+    current.conversation = data.conversation;
+    current.conversationId = data.ticket.conversation_id;
+    appendMessages(data.messages);
+    renderConversation();
+  } catch (error) {
+    if (error.status !== 401) $("conversation-error").textContent = errorText(error);
+  }
+});
+
+function messageItem(message) {
+  const author = el("span", { className: "author", text: t(`author_${message.author}`) });
+  const time = el("time", { datetime: message.created_at, text: dateTime(message.created_at) });
+  const item = el(
+    "li",
+    { className: `message from-${message.author}`, "data-id": String(message.id) },
+    el("div", { className: "message-head" }, author, " ", time),
+    el("p", { className: "message-text", text: message.text }),
+  );
+  if (message.buttons.length) {
+    item.append(el("p", { className: "message-buttons", text: t("buttons", { titles: message.buttons.join(" | ") }) }));
+  }
+  return item;
+}
+
+function appendMessages(messages) {
+  if (!messages.length) return;
+  const transcript = $("transcript");
+  const atBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 40;
+  for (const message of messages) {
+    transcript.append(messageItem(message));
+    state.current.lastId = Math.max(state.current.lastId, message.id);
+  }
+  if (atBottom || messages.length === transcript.children.length) transcript.scrollTop = transcript.scrollHeight;
+}
+
+function renderConversation() {
+  const current = state.current;
+  $("no-selection").hidden = Boolean(current);
+  $("conversation").hidden = !current || !current.ticket;
+  if (!current || !current.ticket) return;
+  const ticket = current.ticket;
+  $("conversation-title").textContent = t("ticket", { id: ticket.id });
+  $("conversation-meta").textContent = [ticketLine(ticket), reasonText(ticket.reason), dateTime(ticket.created_at)].join(" · ");
+  const withHelpdesk = Boolean(current.conversation && current.conversation.with_helpdesk);
+  $("reply-form").hidden = !withHelpdesk;
+  $("conversation-closed").hidden = withHelpdesk;
+  $("conversation-closed").textContent = current.conversation ? t("conversation_closed") : t("no_conversation");
+  // Labels of messages already shown follow the language toggle.
+  for (const item of $("transcript").children) {
+    const author = item.className.match(/from-(\w+)/)[1];
+    item.querySelector(".author").textContent = t(`author_${author}`);
+    const time = item.querySelector("time");
+    time.textContent = dateTime(time.getAttribute("datetime"));
+  }
+}
+
+async function sendReply(event) {
+  event.preventDefault();
+  const current = state.current;
+  const text = $("reply-text").value.trim();
+  $("conversation-error").textContent = "";
+  if (!text) {
+    $("conversation-error").textContent = TEXTS[language].errors.empty_reply;
+    return;
+  }
+  $("send-reply").disabled = true;
+  try {
+    await api("POST", `/tickets/${current.id}/replies`, { text });
+    $("reply-text").value = "";
+    await loadTranscript();
+    loadQueue();
+  } catch (error) {
+    if (error.status !== 401) $("conversation-error").textContent = errorText(error);
+  } finally {
+    $("send-reply").disabled = false;
+  }
+}
+
+async function handBack() {
+  const current = state.current;
+  $("conversation-error").textContent = "";
+  $("hand-back").disabled = true;
+  try {
+    await api("POST", `/tickets/${current.id}/hand-back`);
+    await loadTranscript();
+    loadQueue();
+  } catch (error) {
+    if (error.status !== 401) $("conversation-error").textContent = errorText(error);
+  } finally {
+    $("hand-back").disabled = false;
+  }
+}
+
+// Live updates: the socket only says which conversation changed; the page asks the API again.
+
+function openSocket() {
+  if (state.socket) return;
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/console/ws`);
+  state.socket = socket;
+  socket.addEventListener("open", () => {
+    state.socketDelay = 1000;
+    renderLiveState();
+    // Whatever changed while the socket was down.
+    loadQueue();
+    if (state.current) loadTranscript();
+  });
+  socket.addEventListener("message", (event) => {
+    const hint = JSON.parse(event.data);
+    // A handoff or hand-back changes the queue; a message in a queued conversation may change who
+    // handles it. Messages of conversations with the bot change nothing here.
+    const queued = state.tickets.some((ticket) => ticket.conversation_id === hint.conversation_id);
+    if (hint.type === "state" || queued) loadQueue();
+    if (state.current && hint.conversation_id === state.current.conversationId) loadTranscript();
+  });
+  socket.addEventListener("close", (event) => {
+    if (state.socket !== socket) return;
+    state.socket = null;
+    if (event.code === 4401) {
+      showSignIn(TEXTS[language].errors.signed_out);
+      return;
+    }
+    renderLiveState();
+    if (state.signedIn) {
+      setTimeout(openSocket, state.socketDelay);
+      state.socketDelay = Math.min(state.socketDelay * 2, 15000);
+    }
+  });
+  renderLiveState();
+}
+
+function closeSocket() {
+  const socket = state.socket;
+  state.socket = null;
+  if (socket) socket.close();
+  renderLiveState();
+}
+
+function renderLiveState() {
+  const live = $("live-state");
+  const down = state.signedIn && (!state.socket || state.socket.readyState !== WebSocket.OPEN);
+  live.hidden = !down;
+  live.textContent = down ? t("live_off") : "";
+}
+
+// Lookup
+
+async function lookUp(event) {
+  event.preventDefault();
+  $("lookup-error").textContent = "";
+  try {
+    state.lookup = await api("POST", "/lookups", { pesel: $("lookup-pesel").value });
+    state.peselShown = false;
+    // The number stays off the screen unless revealed.
+    $("lookup-pesel").value = "";
+  } catch (error) {
+    state.lookup = null;
+    if (error.status !== 401) $("lookup-error").textContent = errorText(error);
+  }
+  renderLookup();
+}
+
+function maskedPesel(pesel) {
+  return "•".repeat(pesel.length - 4) + pesel.slice(-4);
+}
+
+function renderLookup() {
+  const result = state.lookup;
+  $("lookup-result").hidden = !result;
+  if (!result) return;
+  const { person, onboarding } = result;
+  $("lookup-name").textContent = `${person.first_name} ${person.last_name}`;
+  const profile = onboarding.trusted_profile;
+  let profileText = t(`pz_${profile.state}`);
+  if (profile.expires_on && profile.state === "expired") {
+    profileText = t("expired_on", { date: date(profile.expires_on) });
+  } else if (profile.expires_on) {
+    profileText += `, ${t("valid_until", { date: date(profile.expires_on) })}`;
+  }
+  const reveal = el("button", {
+    type: "button",
+    id: "reveal-pesel",
+    className: "link",
+    "aria-pressed": state.peselShown ? "true" : "false",
+    text: state.peselShown ? t("hide") : t("show"),
+    onclick: () => {
+      state.peselShown = !state.peselShown;
+      renderLookup();
+    },
+  });
+  const peselValue = el("span", { id: "lookup-pesel-value", text: state.peselShown ? person.pesel : maskedPesel(person.pesel) });
+  const rows = [
+    [t("pesel"), [peselValue, " ", reveal]],
+    [t("pesel_assigned_on"), [date(onboarding.pesel_assigned_on)]],
+    [t("ukr_status"), [t(`ukr_${onboarding.ukr_status}`)]],
+    [t("trusted_profile"), [profileText]],
+    [t("ikp_contacts"), [onboarding.ikp_contact_details_set ? t("yes") : t("no")]],
+    [t("email"), [person.email || t("none")]],
+    [t("phone"), [person.phone || t("none")]],
+  ];
+  $("lookup-record").replaceChildren(...rows.flatMap(([term, values]) => [el("dt", { text: term }), el("dd", {}, ...values)]));
+}
+
+// Failures
+
+async function loadFailures() {
+  try {
+    state.failures = await api("GET", "/failures");
+    showNotice("");
+  } catch (error) {
+    if (error.status !== 401) showNotice(errorText(error));
+  }
+  renderFailures();
+}
+
+function renderFailures() {
+  const data = state.failures;
+  $("failures-hint").textContent = t("failures_hint", { threshold: data ? Math.round(data.threshold * 100) : 60 });
+  if (!data) return;
+  const wanted = $("failures-language").value;
+  const shown = data.failures.filter((failure) => !wanted || failure.language === wanted);
+  $("failures-rows").replaceChildren(
+    ...shown.map((failure) => {
+      const reading = failure.confidence === null ? failure.intent : `${failure.intent} (${Math.round(failure.confidence * 100)}%)`;
+      return el(
+        "tr",
+        {},
+        el("td", { className: "failure-text", text: failure.text }),
+        el("td", { text: languageName(failure.language) }),
+        el("td", { className: "count", text: String(failure.count) }),
+        el("td", { text: reading }),
+        el("td", { text: dateTime(failure.last_seen) }),
+      );
+    }),
+  );
+  $("failures-table").hidden = shown.length === 0;
+  $("failures-empty").hidden = shown.length > 0;
+}
+
+// Sign-in and wiring
+
+async function signIn(event) {
+  event.preventDefault();
+  $("sign-in-error").textContent = "";
+  try {
+    const staff = await api("POST", "/session", { username: $("username").value, password: $("password").value });
+    localStorage.setItem("console.staff", JSON.stringify(staff));
+    $("password").value = "";
+    await loadQueue();
+  } catch (error) {
+    $("sign-in-error").textContent = errorText(error);
+  }
+}
+
+async function signOut() {
+  try {
+    await api("DELETE", "/session");
+  } finally {
+    localStorage.removeItem("console.staff");
+    state.current = null;
+    state.tickets = [];
+    state.lookup = null;
+    state.failures = null;
+    renderConversation();
+    showSignIn();
+  }
+}
+
+function start() {
+  $("sign-in-form").addEventListener("submit", signIn);
+  $("sign-out").addEventListener("click", signOut);
+  $("reply-form").addEventListener("submit", sendReply);
+  $("reply-text").addEventListener("keydown", (event) => {
+    // Enter sends, Shift+Enter starts a new line.
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) sendReply(event);
+  });
+  $("hand-back").addEventListener("click", handBack);
+  $("lookup-form").addEventListener("submit", lookUp);
+  $("failures-language").addEventListener("change", renderFailures);
+  $("failures-refresh").addEventListener("click", loadFailures);
+  for (const tab of document.querySelectorAll("#tabs button")) {
+    tab.addEventListener("click", () => showView(tab.dataset.view));
+  }
+  $("language-toggle").addEventListener("click", () => {
+    language = language === "pl" ? "en" : "pl";
+    localStorage.setItem("console.language", language);
+    applyTexts();
+  });
+  setInterval(() => state.signedIn && loadQueue(), REFRESH_QUEUE_MS);
+  setInterval(() => state.signedIn && renderQueue(), TICK_MS);
+  applyTexts();
+  // Signed in already when the queue answers; a 401 shows the sign-in form.
+  loadQueue();
+}
+
+start();
