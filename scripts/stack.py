@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -61,6 +62,10 @@ class Service:
     env: dict[str, str]
     cwd: Path
     health_url: str
+
+    @property
+    def port(self) -> int:
+        return int(httpx.URL(self.health_url).port or 80)
 
 
 @dataclass(frozen=True)
@@ -177,6 +182,7 @@ class Stack:
         names = names or tuple(self._services)
         for name in names:
             service = self._services[name]
+            _refuse_port_in_use(name, service.port)
             self.databases.logs.mkdir(parents=True, exist_ok=True)
             log = self.log_of(name).open("a")
             self._processes[name] = subprocess.Popen(
@@ -212,6 +218,13 @@ class Stack:
                     return
             time.sleep(0.5)
         raise TimeoutError(f"{name} not healthy after {self.timeout:.0f} s; see {self.log_of(name)}")
+
+
+def _refuse_port_in_use(name: str, port: int) -> None:
+    """Fail early: a health check would otherwise accept whatever else answers on the port."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise RuntimeError(f"{name}: port {port} is already in use (another stack running?)")
 
 
 @contextlib.contextmanager

@@ -401,7 +401,7 @@
   });
   closeButton.addEventListener("click", close);
   panel.addEventListener("keydown", function (event) {
-    if (event.key === "Escape") {
+    if (event.key === "Esc") {
       event.preventDefault();
       close();
     }
