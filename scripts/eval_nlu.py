@@ -223,7 +223,10 @@ def print_table(report: dict) -> None:
 def inputs_hash(config: Path) -> str:
     """A digest of every file that a pipeline's figures depend on."""
     files = [config, *HELDOUT, ROOT / "bot" / "data" / "entities.yml"]
-    for folder in ("bot/data/nlu", "bot/components"):
+    folders = ["bot/data/nlu"]
+    if "components." in config.read_text(encoding="utf-8"):
+        folders.append("bot/components")  # only a pipeline that uses the custom components
+    for folder in folders:
         files += sorted(p for p in (ROOT / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     digest = hashlib.sha256()
     for path in files:

@@ -41,6 +41,26 @@ _NEUTRAL = re.compile(
 )
 _WORD = re.compile(r"[^\W\d_]+(?:['’ʼ][^\W\d_]+)*")
 
+# Lingua reads short Cyrillic phrases poorly ("що таке" comes out Russian), yet Ukrainian and
+# Russian each have letters and everyday words the other lacks: these decide when only one
+# side shows any.
+_MARKERS = {
+    "uk": (
+        re.compile(r"[іїєґ]|[^\W\d_]['’ʼ][^\W\d_]", re.IGNORECASE),
+        frozenset(
+            ["що", "як", "це", "чи", "де", "коли", "але", "мені", "мій", "моє", "ще", "теж", "треба"]
+            + ["можна", "вже", "зараз", "дуже", "ласка", "дякую", "вибачте", "немає"]
+        ),
+    ),
+    "ru": (
+        re.compile(r"[ыэъё]", re.IGNORECASE),
+        frozenset(
+            ["что", "как", "это", "где", "когда", "но", "мне", "мой", "моё", "ещё", "еще", "тоже"]
+            + ["нужно", "можно", "уже", "сейчас", "здесь", "очень", "пожалуйста", "спасибо", "нет"]
+        ),
+    ),
+}
+
 
 @dataclass(frozen=True)
 class Detection:
@@ -109,6 +129,10 @@ class LanguageDetector(GraphComponent):
         total = sum(v.value for v in ranked) or 1.0
         best = ranked[0]
         confidence = best.value / total
+        marked = _marked_language(words) if cyrillic else None
+        if marked:
+            best = next(v for v in ranked if _LINGUA_TO_CODE[v.language] == marked)
+            confidence = max(best.value / total, self._config["min_confidence"])
         long_enough = len(words) >= self._config["min_words"] or (
             len(words) == 1 and len(words[0]) >= self._config["min_letters_single_word"]
         )
@@ -149,6 +173,16 @@ class LanguageDetector(GraphComponent):
                 "extractor": EXTRACTOR_NAME,
             }
             message.set(ENTITIES, message.get(ENTITIES, []) + [entity], add_to_output=True)
+
+
+def _marked_language(words: list[str]) -> str | None:
+    """uk or ru when only that language's own letters or everyday words appear, else None."""
+    found = {
+        code
+        for code, (letters, common_words) in _MARKERS.items()
+        if any(letters.search(word) or word.lower() in common_words for word in words)
+    }
+    return found.pop() if len(found) == 1 else None
 
 
 def _load_translit_words(path: str | None) -> frozenset:

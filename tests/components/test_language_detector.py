@@ -28,6 +28,12 @@ def detector() -> LanguageDetector:
         ("где находится urząd gminy в моем районе", "ru"),
         # domain words and values are neutral
         ("where can i get my pesel number", "en"),
+        # lingua alone reads these short Ukrainian phrases as Russian
+        ("що таке PESEL?", "uk"),
+        ("що таке песель", "uk"),
+        ("а де це знайти", "uk"),
+        ("что такое песель", "ru"),
+        ("где это найти", "ru"),
     ],
 )
 def test_reliable_detection(detector, text, language):
@@ -36,14 +42,17 @@ def test_reliable_detection(detector, text, language):
     assert detection.reliable
 
 
-@pytest.mark.parametrize("text", ["ok", "так", "tak", "да", "👍", "85070312345", "olena@wp.pl", "pesel"])
+@pytest.mark.parametrize(
+    "text", ["ok", "так", "tak", "да", "👍", "85070312345", "olena@wp.pl", "pesel", "що", "это"]
+)
 def test_short_or_neutral_messages_are_not_reliable(detector, text):
     detection = detector.detect(text)
     assert detection is None or not detection.reliable
 
 
 @pytest.mark.parametrize(
-    "text", ["ya ne pamyatayu parol vid profilu", "zabula parol shcho robyty", "kak poluchit pesel"]
+    "text",
+    ["ya ne pamyatayu parol vid profilu", "zabula parol shcho robyty", "kak poluchit pesel", "diakuju"],
 )
 def test_transliterated_ukrainian_and_russian_do_not_switch_to_polish_or_english(detector, text):
     assert not detector.detect(text).reliable
