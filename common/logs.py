@@ -64,6 +64,8 @@ def logging_config(level: str = "info") -> dict[str, Any]:
     loggers: dict[str, Any] = {
         "uvicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
         "uvicorn": {"handlers": ["default"], "level": level.upper(), "propagate": False},
+        # httpx logs every request's URL at INFO; some carry secrets (Rasa's ?token=, a Telegram bot token).
+        "httpx": {"level": "WARNING"},
     }
     if level.lower() == "debug":
         # SQLAlchemy keeps its own loggers at WARNING unless told; at debug level, show every statement.

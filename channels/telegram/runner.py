@@ -15,11 +15,12 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import re
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from telegram import BotCommand, Update
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import BadRequest, InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from channels.config import Settings
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as secret_token
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 POLL_TIMEOUT_SECONDS = 30
 # Flood limits: the limiter keeps under Telegram's rates and waits out a RetryAfter this many
@@ -49,12 +51,11 @@ async def running_telegram(
     app: FastAPI, settings: Settings, service: ConversationService
 ) -> AsyncIterator[None]:
     webhook = settings.telegram_mode == "webhook"
-    if webhook and not settings.telegram_webhook_secret:
+    if webhook and not SECRET_TOKEN.fullmatch(settings.telegram_webhook_secret):
         raise RuntimeError(
-            "TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_SECRET, or anyone could post updates"
+            "TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_SECRET (1-256 characters A-Z, a-z, 0-9, _ and -),"
+            " or anyone could post updates"
         )
-    # httpx logs every request's URL at INFO, and a Bot API URL contains the bot's token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
 
     application = build_application(settings)
     Handlers(service).register(application)
@@ -125,8 +126,9 @@ async def _start(application: Application, settings: Settings, deliverer: Telegr
             await _start_once(application, settings, deliverer)
             logger.info("Telegram bot @%s started (%s)", application.bot.username, settings.telegram_mode)
             return
-        except InvalidToken:
-            logger.error("Telegram refuses TELEGRAM_BOT_TOKEN: the Telegram channel stays off")
+        except (InvalidToken, BadRequest) as error:
+            # A wrong token, or a webhook address Telegram will not take: trying again cannot help.
+            logger.error("Telegram refused the bot's set-up (%s): the Telegram channel stays off", error)
             return
         except TelegramError as error:
             logger.warning("Telegram not reachable (%s); trying again in %.0f s", error, delay)

@@ -7,12 +7,12 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from fake_bot_api import FakeBot, FakeBotApi, wait_for
 from playwright.sync_api import Browser, sync_playwright
 
 from channels.app import _MIGRATION_LOCK_ID, MIGRATIONS
 from channels.store import Store
 from common.db import make_engine, make_session_factory, upgrade_with_alembic
+from fake_bot_api import FakeBot, FakeBotApi, wait_for
 from scripts.stack import Databases, Ports, Stack, running_stack
 
 # TEST_PORT_OFFSET lets two runs of these tests share a machine.

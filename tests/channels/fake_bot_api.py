@@ -104,7 +104,8 @@ class FakeBot:
     def press(self, chat_id: int, message_id: int, data: str, language_code: str | None = "uk") -> str:
         """A person presses an inline button with `data` under the bot's message; returns the query id."""
         with self._lock:
-            message = self._messages.get((chat_id, message_id)) or {
+            # As the message is now (a copy: a later edit must not change the update already queued).
+            message = copy.deepcopy(self._messages.get((chat_id, message_id))) or {
                 "message_id": message_id,
                 "date": int(time.time()),
                 "chat": {"id": chat_id, "type": "private"},

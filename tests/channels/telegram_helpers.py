@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from fake_bot_api import FakeBot, FakeBotApi, ServerThread, bound_socket
 
 from channels.app import create_app
 from channels.config import Settings
+from fake_bot_api import FakeBot, FakeBotApi, ServerThread, bound_socket
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,5 +1,5 @@
-"""Delivery to Telegram: stored messages sent by the real python-telegram-bot (with its rate
-limiter) over HTTP to the local Bot API server; no Rasa needed."""
+"""Sending to Telegram: stored messages and the typing indicator, by the real python-telegram-bot
+(with its rate limiter) over HTTP to the local Bot API server; no Rasa needed."""
 
 import asyncio
 import contextlib
@@ -7,13 +7,15 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from fake_bot_api import FakeBot, FakeBotApi
+from telegram import Bot
 
 from channels.config import Settings
 from channels.models import Message
 from channels.store import Store
+from channels.telegram import handlers
 from channels.telegram.delivery import TelegramDeliverer
 from channels.telegram.runner import build_application
+from fake_bot_api import FakeBot, FakeBotApi
 
 CHAT = 424242
 
@@ -24,10 +26,8 @@ def bot(bot_api: FakeBotApi) -> FakeBot:
 
 
 @contextlib.asynccontextmanager
-async def delivering(
-    bot_api: FakeBotApi, bot: FakeBot, store: Store, ready: bool = True
-) -> AsyncIterator[TelegramDeliverer]:
-    """A deliverer with the application the channel service builds, initialized (getMe)."""
+async def telegram_bot(bot_api: FakeBotApi, bot: FakeBot) -> AsyncIterator[Bot]:
+    """The bot of the application the channel service builds (rate limiter and all), initialized (getMe)."""
     settings = Settings(
         telegram_bot_token=bot.token,
         telegram_mode="polling",
@@ -36,13 +36,21 @@ async def delivering(
     )
     application = build_application(settings)
     await application.initialize()
-    deliverer = TelegramDeliverer(application.bot, store, retry_seconds=0.2)
-    if ready:
-        deliverer.ready.set()
     try:
-        yield deliverer
+        yield application.bot
     finally:
         await application.shutdown()
+
+
+@contextlib.asynccontextmanager
+async def delivering(
+    bot_api: FakeBotApi, bot: FakeBot, store: Store, ready: bool = True
+) -> AsyncIterator[TelegramDeliverer]:
+    async with telegram_bot(bot_api, bot) as telegram:
+        deliverer = TelegramDeliverer(telegram, store, retry_seconds=0.2)
+        if ready:
+            deliverer.ready.set()
+        yield deliverer
 
 
 def stored(store: Store, *texts: str, buttons: list[dict] | None = None) -> list[Message]:
@@ -153,3 +161,29 @@ def test_a_person_who_blocked_the_bot_does_not_hold_up_the_rest(bot_api, bot, st
     assert bot.sent(777) == []  # refused for good: given up, not retried forever
     assert [m["text"] for m in bot.sent(CHAT)] == ["Hello"]
     assert undelivered(store) == []
+
+
+def test_typing_is_shown_all_the_while_the_bot_thinks_and_not_after(bot_api, bot, monkeypatch):
+    monkeypatch.setattr(handlers, "TYPING_REFRESH_SECONDS", 0.3)
+    shown: list[int] = []
+
+    def typing_actions() -> int:
+        actions = bot.calls_of("sendChatAction", CHAT)
+        assert all(a.params["action"] == "typing" for a in actions)
+        return len(actions)
+
+    async def scenario() -> None:
+        async with telegram_bot(bot_api, bot) as telegram:
+            async with handlers._typing(telegram, CHAT):
+                shown.append(typing_actions())  # before the wait starts
+                await asyncio.sleep(1.2)  # a slow answer
+            shown.append(typing_actions())
+            await asyncio.sleep(1.0)
+            shown.append(typing_actions())
+
+    asyncio.run(scenario())
+
+    at_start, at_answer, later = shown
+    assert at_start == 1
+    assert at_answer >= 3  # renewed every 0.3 s
+    assert later == at_answer  # and no more once the answer is there

@@ -7,12 +7,12 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from fake_bot_api import wait_for
-from telegram_helpers import Chat, response
 
 from channels.store import Store
 from channels.texts import LANGUAGES, notice, telegram_commands
 from common.db import make_engine, make_session_factory
+from fake_bot_api import wait_for
+from telegram_helpers import Chat, response
 
 SERVICE = {"X-Service-Token": "dev-service-token"}
 

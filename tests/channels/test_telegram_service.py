@@ -2,10 +2,10 @@
 Telegram itself at start-up, or the bot behind the service."""
 
 import httpx
-from fake_bot_api import wait_for
-from telegram_helpers import Chat, channel_service
 
 from channels.texts import notice
+from fake_bot_api import wait_for
+from telegram_helpers import Chat, channel_service
 
 NOTHING_LISTENS = "http://127.0.0.1:9"
 DOWN = {"rasa_url": NOTHING_LISTENS, "backend_url": NOTHING_LISTENS}

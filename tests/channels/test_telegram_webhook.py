@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from fake_bot_api import FakeBot, wait_for
-from telegram_helpers import Chat, channel_service, response
 
 from channels.store import Store
 from common.db import make_engine, make_session_factory
+from fake_bot_api import FakeBot, wait_for
 from scripts.stack import RASA_TOKEN
+from telegram_helpers import Chat, channel_service, response
 
 TOKEN = "7000000002:webhook-token"
 SECRET = "webhook-secret_0123456789"

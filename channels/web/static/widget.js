@@ -401,7 +401,7 @@
   });
   closeButton.addEventListener("click", close);
   panel.addEventListener("keydown", function (event) {
-    if (event.key === "Esc") {
+    if (event.key === "Escape") {
       event.preventDefault();
       close();
     }
