@@ -6,8 +6,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend.config import DEV_SERVICE_TOKEN, REPO_ROOT
 
-DEV_RASA_TOKEN = "dev-rasa-token"
-
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True)
@@ -20,8 +18,9 @@ class Settings(BaseSettings):
     channels_public_url: str = "http://127.0.0.1:8000"
 
     rasa_url: str = "http://127.0.0.1:5005"
-    # Rasa's HTTP API (pause, resume, tracker events) is started with --auth-token RASA_TOKEN.
-    rasa_token: str = DEV_RASA_TOKEN
+    # When Rasa runs with --auth-token (RASA_TOKEN), its HTTP API (pause, resume, tracker
+    # events) needs the same token; empty when Rasa is reachable on loopback only.
+    rasa_token: str = ""
     rasa_timeout_seconds: float = 30.0
     # Rasa's SQL tracker store, read (never written) for the console's page of failed messages.
     rasa_tracker_db_url: str = f"sqlite:///{REPO_ROOT / 'build' / 'rasa-tracker.db'}"

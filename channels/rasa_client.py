@@ -72,7 +72,8 @@ class RasaClient:
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
-            response = await self._http.request(method, path, params={"token": self._token}, **kwargs)
+            params = {"token": self._token} if self._token else None
+            response = await self._http.request(method, path, params=params, **kwargs)
         except httpx.HTTPError as error:
             raise RasaUnavailable(f"{method} {path}: {type(error).__name__}") from error
         if response.status_code >= 400:

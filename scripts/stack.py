@@ -93,7 +93,9 @@ class Databases:
         return self.folder / "logs"
 
 
-RASA_TOKEN = os.environ.get("RASA_TOKEN", "dev-rasa-token")
+# Rasa listens on loopback only, where its HTTP API (/model/parse, trackers) is open to local
+# processes; set RASA_TOKEN to require a token as well (the channel service then sends it).
+RASA_TOKEN = os.environ.get("RASA_TOKEN", "")
 
 
 def services(ports: Ports, databases: Databases, channels_env: dict[str, str]) -> list[Service]:
@@ -102,8 +104,7 @@ def services(ports: Ports, databases: Databases, channels_env: dict[str, str]) -
         str(ROOT / ".venv-rasa/bin/rasa"),
         "run",
         "--enable-api",
-        "--auth-token",
-        RASA_TOKEN,
+        *(["--auth-token", RASA_TOKEN] if RASA_TOKEN else []),
         "--interface",
         "127.0.0.1",
         "--port",

@@ -203,7 +203,7 @@ async def _push(
             hint = await hints.get()
             if hint["type"] == "state":
                 await websocket.send_json({"type": "state", "state": hint["state"]})
-            elif hint["type"] == "messages" and hint["last_id"] > cursor + 10**9:
+            elif hint["type"] == "messages" and hint["last_id"] > cursor:
                 cursor = await _send_after(websocket, store, conversation_id, cursor)
     except (WebSocketDisconnect, WebSocketDisconnected):
         return  # the person left (reading notices it too), or reading closed the socket

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from scripts import mailbox
+from scripts.stack import RASA_TOKEN
 
 CHECK_STATUS = {
     "uk": "перевірте, будь ласка, мій статус",
@@ -62,6 +63,11 @@ PEOPLE = {
     ),
 }
 NOBODY = "65063007894"  # a valid PESEL of nobody in the demo data
+
+
+def tracker_slots(stack, sender: str) -> dict:
+    url = f"{stack.ports.rasa_url}/conversations/{sender}/tracker"
+    return httpx.get(url, params={"token": RASA_TOKEN}).json()["slots"]
 
 
 def seen_ids(stack, address: str) -> set[int]:
@@ -131,10 +137,10 @@ def test_personal_data_does_not_stay_in_the_slots(stack, conversation):
     seen = seen_ids(stack, address)
     chat.expect(CHECK_STATUS["uk"], "utter_ask_check_status_form_pesel", language="uk")
     chat.expect(pesel, "utter_ask_verification_code", language="uk")
-    slots = httpx.get(f"{stack.ports.rasa_url}/conversations/{chat.sender}/tracker").json()["slots"]
+    slots = tracker_slots(stack, chat.sender)
     assert slots["pesel"] == "•••••••••45"
     chat.say(mailbox.new_code(stack.ports.backend_url, address, seen))
-    slots = httpx.get(f"{stack.ports.rasa_url}/conversations/{chat.sender}/tracker").json()["slots"]
+    slots = tracker_slots(stack, chat.sender)
     assert all(
         slots[name] is None for name in ("pesel", "verification_code", "verification_id", "onboarding")
     )
