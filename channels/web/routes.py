@@ -19,8 +19,9 @@ Protocol: JSON text frames on /widget/ws?session=<id>&lang=<browser language, e.
   server → {"type": "state", "state": "bot" | "handoff"}
             right after the hello, then whenever the helpdesk takes over or hands back
   server → {"type": "messages", "messages": [{"id", "author", "text", "buttons", "created_at"}]}
-            the history after "after", then every message as it is stored, the person's own
-            included: the client shows what the server stored and skips ids it already has.
+            the history after "after" (a first frame even when empty; more frames past 200
+            messages), then every message as it is stored, the person's own included: the
+            client shows what the server stored and skips ids it already has.
             author is "user", "bot", "staff" or "system"; buttons are [{"title", "payload"}].
   client → {"type": "message", "text": "..."}
   client → {"type": "button", "title": "<the button's title>", "payload": "<its payload>"}
@@ -111,10 +112,15 @@ async def widget_stylesheet(request: Request) -> Response:
     return _asset_response(request, "widget.css")
 
 
+@cache
+def _demo_template() -> str:
+    return (STATIC / "demo.html").read_text(encoding="utf-8")
+
+
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def demo_page(settings: SettingsDep) -> HTMLResponse:
     """A clinic's page with the widget, and the snippet to embed it elsewhere."""
-    page = (STATIC / "demo.html").read_text(encoding="utf-8")
+    page = _demo_template()
     public_url = html.escape(settings.channels_public_url.rstrip("/"))
     return HTMLResponse(page.replace("{{public_url}}", public_url), headers={"Cache-Control": "no-cache"})
 
@@ -198,7 +204,7 @@ async def _push(
     try:
         conversation = await asyncio.to_thread(store.conversation, conversation_id)
         await websocket.send_json({"type": "state", "state": conversation.state if conversation else "bot"})
-        cursor = await _send_after(websocket, store, conversation_id, after)
+        cursor = await _send_after(websocket, store, conversation_id, after, history=True)
         while True:
             hint = await hints.get()
             if hint["type"] == "state":
@@ -212,12 +218,19 @@ async def _push(
         await _close(websocket, status.WS_1011_INTERNAL_ERROR, "server error")
 
 
-async def _send_after(websocket: WebSocket, store: Store, conversation_id: str, cursor: int) -> int:
-    """Sends every message after `cursor`, a page at a time; returns the last id sent."""
+async def _send_after(
+    websocket: WebSocket, store: Store, conversation_id: str, cursor: int, history: bool = False
+) -> int:
+    """Sends every message after `cursor`, a page at a time; returns the last id sent.
+
+    The history (the answer to a hello) is sent even when empty: the client knows then that
+    what comes next is new."""
     while True:
         batch = await asyncio.to_thread(store.messages, conversation_id, cursor, PAGE)
-        if batch:
+        if batch or history:
             await websocket.send_json({"type": "messages", "messages": [_public(m) for m in batch]})
+            history = False
+        if batch:
             cursor = batch[-1].id
         if len(batch) < PAGE:
             return cursor

@@ -184,6 +184,8 @@ def test_a_conversation_in_ukrainian_and_polish_with_a_button_survives_a_reload(
     # the panel was open, so it opens again, with the whole conversation and nothing twice
     expect(widget.dialog).to_be_visible()
     expect(widget.messages).to_have_count(len(before))
+    # shown without being read out again, then the log is live as before
+    expect(widget.dialog.get_by_role("log")).to_have_attribute("aria-live", "polite")
     assert widget.transcript() == before
     ids = [int(message_id) for message_id, _, _ in before]
     assert ids == sorted(set(ids))
@@ -262,7 +264,9 @@ def assert_focus_is_visible(element: Locator) -> None:
     assert ring[0] != "none" and "6px" in ring[1], ring
 
 
-@pytest.mark.parametrize("color", [None, "#ffd400"], ids=["default colour", "a light colour"])
+@pytest.mark.parametrize(
+    "color", [None, "#ffd400", "#767676"], ids=["default colour", "a light colour", "a middle grey"]
+)
 def test_roles_live_region_and_contrast(open_page, other_site, responses, color):
     query = "?lang=en" + (f"&color={color.replace('#', '%23')}" if color else "")
     page = open_page(other_site + query, locale="en-GB")
@@ -277,6 +281,7 @@ def test_roles_live_region_and_contrast(open_page, other_site, responses, color)
     expect(page.locator(".message .who").first).to_have_text(f"{widget.labels['you']}: ")
 
     readable = {
+        "launcher's icon": widget.launcher,
         "title": widget.dialog.get_by_role("heading", name=widget.labels["title"]),
         "close": widget.dialog.get_by_role("button", name=widget.labels["close"]),
         "my message": widget.mine.last,

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
@@ -25,17 +26,22 @@ WAIT = 15  # seconds for any one frame: a missing push fails the test instead of
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[str]:
-    """The channel service on a free port, with a database of its own."""
+def app(tmp_path_factory) -> FastAPI:
     settings = Settings(
         channels_database_url=f"sqlite:///{tmp_path_factory.mktemp('widget') / 'channels.db'}",
         channels_public_url="https://chat.example.org",
         rasa_url=CLOSED_PORT,
         backend_url=CLOSED_PORT,
     )
+    return create_app(settings)
+
+
+@pytest.fixture(scope="module")
+def server(app) -> Iterator[str]:
+    """The channel service on a free port, with a database of its own."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     while not server.started:
@@ -77,9 +83,13 @@ def receive(socket: ClientConnection) -> dict:
     return json.loads(socket.recv(timeout=WAIT))
 
 
-def hello(socket: ClientConnection, after: int = 0) -> None:
+def hello(socket: ClientConnection, after: int = 0) -> list[dict]:
+    """Says hello; returns the history the server answers with (after the state)."""
     send(socket, {"type": "hello", "after": after})
     assert receive(socket)["type"] == "state"
+    history = receive(socket)
+    assert history["type"] == "messages", history
+    return history["messages"]
 
 
 def receive_messages(socket: ClientConnection, count: int) -> list[dict]:
@@ -94,10 +104,10 @@ def receive_messages(socket: ClientConnection, count: int) -> list[dict]:
 
 
 def assert_closed_with(socket: ClientConnection, code: int) -> None:
-    """The server closes the socket with `code`, maybe after the state it was sending anyway."""
+    """The server closes the socket with `code`, maybe after the state and history it was sending."""
     with pytest.raises(ConnectionClosed) as closed:
         for _ in range(3):
-            assert receive(socket)["type"] == "state"
+            assert receive(socket)["type"] in ("state", "messages")
     assert closed.value.rcvd is not None and closed.value.rcvd.code == code
 
 
@@ -148,6 +158,7 @@ def test_a_message_is_echoed_answered_and_kept_for_the_next_visit(widget):
     socket = widget(session, lang="pl-PL")
     send(socket, {"type": "hello", "after": 0})
     assert receive(socket) == {"type": "state", "state": "bot"}
+    assert receive(socket) == {"type": "messages", "messages": []}  # nothing yet
     send(socket, {"type": "message", "text": "  Cześć  "})
     echo, answer = receive_messages(socket, 2)
     assert (echo["author"], echo["text"], echo["buttons"]) == ("user", "Cześć", [])
@@ -158,11 +169,9 @@ def test_a_message_is_echoed_answered_and_kept_for_the_next_visit(widget):
 
     # a reload: the whole history; a reconnect: only what came after the last message it has
     reloaded = widget(session, lang="pl")
-    hello(reloaded)
-    assert receive_messages(reloaded, 2) == [echo, answer]
+    assert hello(reloaded) == [echo, answer]
     reconnected = widget(session, lang="pl")
-    hello(reconnected, after=echo["id"])
-    assert receive_messages(reconnected, 1) == [answer]
+    assert hello(reconnected, after=echo["id"]) == [answer]
 
     send(reconnected, {"type": "button", "title": "Uzyskaj numer PESEL", "payload": "/get_pesel"})
     pressed, _ = receive_messages(reconnected, 2)
@@ -178,7 +187,7 @@ def test_another_session_sees_nothing_of_this_one(widget):
     send(first, {"type": "message", "text": "Привіт"})
     receive_messages(first, 2)
     other = widget()
-    hello(other)
+    assert hello(other) == []
     send(other, {"type": "message", "text": "Hello there"})
     echo, _ = receive_messages(other, 2)
     assert echo["text"] == "Hello there"
@@ -221,3 +230,21 @@ def test_a_malformed_frame_closes_the_socket(widget, frames, code):
     for frame in frames:
         socket.send(frame)
     assert_closed_with(socket, code)
+
+
+def test_a_long_history_comes_whole_a_page_at_a_time(app, widget):
+    session = str(uuid.uuid4())
+    socket = widget(session)
+    hello(socket)
+    send(socket, {"type": "message", "text": "first"})
+    receive_messages(socket, 2)
+    # a long conversation, stored directly: 201 messages in all
+    app.state.service.store.add_messages(f"web-{session}", "bot", [(f"answer {n}", []) for n in range(199)])
+
+    again = widget(session)
+    first_page = hello(again)
+    assert len(first_page) == 200
+    [last] = receive_messages(again, 1)
+    assert last["text"] == "answer 198"
+    ids = [m["id"] for m in first_page] + [last["id"]]
+    assert ids == sorted(set(ids))  # in order, nothing twice

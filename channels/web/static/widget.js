@@ -12,7 +12,8 @@
 (function () {
   "use strict";
 
-  var script = document.currentScript;
+  // currentScript is null when a loader runs this file as a module; then the tag is found by name.
+  var script = document.currentScript || document.querySelector('script[src$="/widget.js"]');
   if (!script || window.onboardingChatWidget) return; // loaded twice on one page: once is enough
   window.onboardingChatWidget = true;
 
@@ -45,13 +46,13 @@
     return "uk";
   }
 
-  // The accent colour from data-color (#rgb or #rrggbb), with whichever of white or near-black
-  // reads better on it, and an "ink" for text on white that keeps a 4.5:1 contrast.
+  // The accent colour from data-color (#rgb or #rrggbb); text on it in white or black, whichever
+  // reads better (for any colour one of them reaches 4.5:1); and an "ink" for text on white: the
+  // accent where it keeps 4.5:1, else near-black.
   function chooseColors(requested) {
     var accent = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(requested || "") ? requested : DEFAULT_COLOR;
-    var dark = "#111111";
-    var onAccent = contrast(accent, "#ffffff") >= contrast(accent, dark) ? "#ffffff" : dark;
-    var ink = contrast(accent, "#ffffff") >= 4.5 ? accent : dark;
+    var onAccent = contrast(accent, "#ffffff") >= contrast(accent, "#000000") ? "#ffffff" : "#000000";
+    var ink = contrast(accent, "#ffffff") >= 4.5 ? accent : "#1a1a1a";
     return { accent: accent, onAccent: onAccent, ink: ink };
   }
 
@@ -206,6 +207,7 @@
   var seenId = Number(load("seen")) || 0; // the newest message shown while the panel was open
   var state = "bot";
   var typingTimer = null;
+  var quietHistory = false; // the history of a page load is old news: shown, not read out
 
   function authorLabel(author) {
     if (author === "user") return labels.you;
@@ -279,7 +281,15 @@
       var fresh = frame.messages.filter(function (m) {
         return m.id > lastId;
       });
+      var quiet = quietHistory;
+      quietHistory = false;
+      if (quiet) log.setAttribute("aria-live", "off");
       fresh.forEach(render);
+      if (quiet) {
+        setTimeout(function () {
+          log.setAttribute("aria-live", "polite");
+        }, 500);
+      }
       if (!panel.hidden) markSeen();
       else if (fresh.some(function (m) {
         return m.author !== "user" && m.id > seenId;
@@ -342,6 +352,8 @@
     current.addEventListener("open", function () {
       attempts = 0;
       connected = true;
+      // The first answer to a hello is the history; after a reconnect it holds what was missed.
+      quietHistory = lastId === 0;
       current.send(JSON.stringify({ type: "hello", after: lastId }));
       showStatus();
     });
