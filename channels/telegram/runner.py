@@ -141,14 +141,15 @@ async def _start_once(application: Application, settings: Settings, deliverer: T
     await application.initialize()  # getMe
     deliverer.ready.set()
     await _set_commands(application)
+    # Started before the webhook is registered, so that Telegram's first post finds it running.
+    if not application.running:
+        await application.start()
     if application.updater is None:
         await application.bot.set_webhook(
             webhook_url(settings),
             secret_token=settings.telegram_webhook_secret,
             allowed_updates=ALLOWED_UPDATES,
         )
-    if not application.running:
-        await application.start()
     if application.updater is not None and not application.updater.running:
         # Updates that came while the service was down are still waiting: not dropped.
         await application.updater.start_polling(timeout=POLL_TIMEOUT_SECONDS, allowed_updates=ALLOWED_UPDATES)
