@@ -25,7 +25,7 @@ help:
 	@echo "make test   - set up and run every test"
 	@echo "make train  - train the model (only when its inputs changed)"
 	@echo "make eval   - NLU evaluation: this pipeline vs Rasa's stock pipeline on the held-out set"
-	@echo "make eval-ablation - the same, plus variants of this pipeline without each of its choices"
+	@echo "make eval-ablation - the same, plus variants of this pipeline that each change one of its choices"
 
 setup: $(VENV)/.installed $(RASA_VENV)/.installed
 

@@ -8,8 +8,8 @@ A pipeline's figures are cached in build/eval/<name>.json under a hash of everyt
 depend on (its config, the NLU training data, the held-out set, the custom components),
 so rerunning after a change retrains only what the change touched. `--fresh` ignores the cache.
 
-`--ablation` also trains variants of the project's pipeline, each without one of its choices,
-and prints their accuracy next to it: a component stays only if its variant scores lower.
+`--ablation` also trains variants of the project's pipeline, each changing one of its choices,
+and prints their accuracy next to it: a choice stays only if its variant scores lower.
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ def _replace_tokenizer(pipeline: list[dict]) -> list[dict]:
     return [{"name": "WhitespaceTokenizer"} if c["name"] == TOKENIZER else c for c in pipeline]
 
 
-def _without_lemmas(pipeline: list[dict]) -> list[dict]:
-    return [{**c, "lemmas": False} if c["name"] == TOKENIZER else c for c in pipeline]
+def _with_lemmas(pipeline: list[dict]) -> list[dict]:
+    return [{**c, "lemmas": True} if c["name"] == TOKENIZER else c for c in pipeline]
 
 
 def _char_ngrams_on_surface(pipeline: list[dict]) -> list[dict]:
@@ -64,7 +64,7 @@ def _without_lexical_syntactic(pipeline: list[dict]) -> list[dict]:
 # Each variant changes one choice of the project's pipeline.
 ABLATIONS: dict[str, Callable[[list[dict]], list[dict]]] = {
     "whitespace-tokenizer": _replace_tokenizer,
-    "no-lemmas": _without_lemmas,
+    "with-lemmas": _with_lemmas,
     "char-ngrams-on-surface": _char_ngrams_on_surface,
     "no-lexical-syntactic": _without_lexical_syntactic,
 }
