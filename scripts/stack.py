@@ -273,9 +273,21 @@ def main() -> int:
 
             chat(ports.rasa_url)
         else:
+            _stop_on_signals()
             with contextlib.suppress(KeyboardInterrupt):
                 signal.pause()
     return 0
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C, or SIGTERM from a supervisor, stops the stack (a background start may have
+    inherited SIGINT as ignored)."""
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 if __name__ == "__main__":
