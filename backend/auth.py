@@ -27,6 +27,10 @@ def unauthorized() -> ApiError:
     return ApiError(401, "unauthorized", "Sign in or give a valid service token.")
 
 
+def invalid_person_token() -> ApiError:
+    return ApiError(401, "invalid_token", "The person token is missing, invalid or expired.")
+
+
 def _is_service(settings: Settings, token: str | None) -> bool:
     return token is not None and hmac.compare_digest(token.encode(), settings.backend_service_token.encode())
 
@@ -59,7 +63,7 @@ def require_person(
     if credentials is not None:
         claims = read_token(settings.backend_secret_key, credentials.credentials, "person", clock())
     if claims is None or not claims.subject.isdigit():
-        raise ApiError(401, "invalid_token", "The person token is missing, invalid or expired.")
+        raise invalid_person_token()
     return int(claims.subject)
 
 

@@ -126,9 +126,8 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # When the worker may (re)try; also its lease, so that two workers never send one message twice.
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
-    last_error: Mapped[str | None] = mapped_column(
-        String(200)
-    )  # the error's kind only: SMTP texts carry addresses
+    # The error's kind only: SMTP texts carry addresses.
+    last_error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 

@@ -1,7 +1,7 @@
 """Request and response bodies of the API (see backend/API.md)."""
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
@@ -22,6 +22,11 @@ class ErrorDetail(BaseModel):
 
 class ErrorBody(BaseModel):
     error: ErrorDetail
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses` of a route: these statuses answer with the error shape."""
+    return {status: {"model": ErrorBody} for status in statuses}
 
 
 class Status(BaseModel):

@@ -34,21 +34,23 @@ class PiiMaskingFilter(logging.Filter):
     """Masks the message, its arguments and any traceback of every record passing through a handler."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            rendered = mask(record.getMessage())
-        except (TypeError, ValueError):
-            rendered = mask(str(record.msg))
-        record.msg = mask(str(record.msg))
-        if isinstance(record.args, dict):
-            record.args = {key: _mask_arg(value) for key, value in record.args.items()}
-        elif record.args:
+        msg, args = record.msg, record.args
+        record.msg = mask(str(msg))
+        if isinstance(args, dict):
+            record.args = {key: _mask_arg(value) for key, value in args.items()}
+        elif args:
             # Argument-wise rather than pre-rendered: uvicorn's access formatter unpacks record.args.
-            record.args = tuple(_mask_arg(value) for value in record.args)
+            record.args = tuple(_mask_arg(value) for value in args)
         try:
             record.getMessage()
         except (TypeError, ValueError):
-            # A masked number no longer fits its %d: fall back to the rendered, masked text.
-            record.msg, record.args = rendered, ()
+            # A masked number no longer fits its %d: fall back to the original text, rendered, then masked.
+            record.msg, record.args = msg, args
+            try:
+                rendered = record.getMessage()
+            except (TypeError, ValueError):
+                rendered = str(msg)
+            record.msg, record.args = mask(rendered), ()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:

@@ -10,13 +10,13 @@ from backend.auth import ServiceOrStaff
 from backend.deps import SessionDep, SettingsDep
 from backend.errors import ApiError
 from backend.models import Notification
-from backend.schemas import ErrorBody, Mailbox, MailboxMessage
+from backend.schemas import Mailbox, MailboxMessage, error_responses
 from backend.validation import check_no_nul
 
 router = APIRouter(tags=["development"])
 
 
-@router.get("/v1/dev/mailbox", responses={status: {"model": ErrorBody} for status in (401, 404, 422)})
+@router.get("/v1/dev/mailbox", responses=error_responses(401, 404, 422))
 def mailbox(
     _caller: ServiceOrStaff,
     session: SessionDep,

@@ -6,7 +6,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from backend.deps import SessionDep
 from backend.errors import ApiError
-from backend.schemas import ErrorBody, Status
+from backend.schemas import Status, error_responses
 
 router = APIRouter(tags=["health"])
 
@@ -16,7 +16,7 @@ def health() -> Status:
     return Status(status="ok")
 
 
-@router.get("/ready", responses={503: {"model": ErrorBody}})
+@router.get("/ready", responses=error_responses(503))
 def ready(session: SessionDep) -> Status:
     try:
         session.execute(text("SELECT 1"))

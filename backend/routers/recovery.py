@@ -5,10 +5,10 @@ from fastapi import APIRouter
 from backend import recovery
 from backend.auth import RequireService
 from backend.deps import ClientIp, ClockDep, SessionDep, SettingsDep
-from backend.schemas import Accepted, ErrorBody, PasswordResetRequest, UsernameReminderRequest
+from backend.schemas import Accepted, PasswordResetRequest, UsernameReminderRequest, error_responses
 
 router = APIRouter(tags=["account recovery"], dependencies=[RequireService])
-errors = {status: {"model": ErrorBody} for status in (401, 422, 429)}
+errors = error_responses(401, 422, 429)
 
 
 @router.post("/v1/username-reminders", status_code=202, responses=errors)

@@ -9,23 +9,19 @@ from backend.onboarding import onboarding_status
 from backend.schemas import (
     AuditEntryOut,
     AuditLog,
-    ErrorBody,
     LookupResult,
     PersonRecord,
     StaffLookup,
     StaffSession,
     StaffSignIn,
+    error_responses,
 )
 from backend.security import STAFF_TOKEN_TTL, TokenClaims, issue_token
 
 router = APIRouter(tags=["staff"])
 
 
-def _errors(*statuses: int) -> dict[int | str, dict]:
-    return {status: {"model": ErrorBody} for status in (401, 422, *statuses)}
-
-
-@router.post("/v1/staff/sessions", responses=_errors(429))
+@router.post("/v1/staff/sessions", responses=error_responses(401, 422, 429))
 def sign_in(
     body: StaffSignIn, session: SessionDep, settings: SettingsDep, clock: ClockDep, client_ip: ClientIp
 ) -> StaffSession:
@@ -41,7 +37,7 @@ def sign_in(
     )
 
 
-@router.post("/v1/staff/lookups", responses=_errors(404))
+@router.post("/v1/staff/lookups", responses=error_responses(401, 422, 404))
 def lookup(body: StaffLookup, staff: Staff, session: SessionDep, clock: ClockDep) -> LookupResult:
     now = clock()
     person = staff_service.lookup(session, staff, body.pesel, now)
@@ -50,7 +46,7 @@ def lookup(body: StaffLookup, staff: Staff, session: SessionDep, clock: ClockDep
     )
 
 
-@router.get("/v1/staff/audit", responses=_errors(403))
+@router.get("/v1/staff/audit", responses=error_responses(401, 422, 403))
 def audit(_admin: Admin, session: SessionDep) -> AuditLog:
     return AuditLog(
         entries=[AuditEntryOut.model_validate(entry) for entry in staff_service.audit_entries(session)]

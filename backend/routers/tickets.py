@@ -8,24 +8,22 @@ from backend import tickets
 from backend.auth import ServiceOrStaff
 from backend.deps import ClockDep, SessionDep
 from backend.schemas import (
-    ErrorBody,
     MessageCreate,
     MessageOut,
     TicketCreate,
     TicketList,
     TicketOut,
     TicketSummary,
+    error_responses,
 )
 
 router = APIRouter(tags=["tickets"])
 TicketId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # the range of the database's integer column
 
 
-def _errors(*statuses: int) -> dict[int | str, dict]:
-    return {status: {"model": ErrorBody} for status in (401, 422, *statuses)}
-
-
-@router.post("/v1/tickets", status_code=201, responses={200: {"model": TicketOut}, **_errors()})
+@router.post(
+    "/v1/tickets", status_code=201, responses={200: {"model": TicketOut}, **error_responses(401, 422)}
+)
 def open_ticket(
     body: TicketCreate, response: Response, _caller: ServiceOrStaff, session: SessionDep, clock: ClockDep
 ) -> TicketOut:
@@ -35,7 +33,7 @@ def open_ticket(
     return TicketOut.model_validate(ticket)
 
 
-@router.get("/v1/tickets", responses=_errors())
+@router.get("/v1/tickets", responses=error_responses(401, 422))
 def list_tickets(
     _caller: ServiceOrStaff,
     session: SessionDep,
@@ -45,19 +43,21 @@ def list_tickets(
     return TicketList(tickets=[TicketSummary.model_validate(ticket) for ticket in found])
 
 
-@router.get("/v1/tickets/{ticket_id}", responses=_errors(404))
+@router.get("/v1/tickets/{ticket_id}", responses=error_responses(401, 422, 404))
 def get_ticket(ticket_id: TicketId, _caller: ServiceOrStaff, session: SessionDep) -> TicketOut:
     return TicketOut.model_validate(tickets.get_ticket(session, ticket_id))
 
 
-@router.post("/v1/tickets/{ticket_id}/messages", status_code=201, responses=_errors(404, 409))
+@router.post(
+    "/v1/tickets/{ticket_id}/messages", status_code=201, responses=error_responses(401, 422, 404, 409)
+)
 def add_message(
     ticket_id: TicketId, body: MessageCreate, caller: ServiceOrStaff, session: SessionDep, clock: ClockDep
 ) -> MessageOut:
     return MessageOut.model_validate(tickets.add_message(session, ticket_id, body, caller, clock()))
 
 
-@router.post("/v1/tickets/{ticket_id}/close", responses=_errors(404))
+@router.post("/v1/tickets/{ticket_id}/close", responses=error_responses(401, 422, 404))
 def close_ticket(
     ticket_id: TicketId, _caller: ServiceOrStaff, session: SessionDep, clock: ClockDep
 ) -> TicketOut:

@@ -3,23 +3,22 @@
 from fastapi import APIRouter
 
 from backend import verifications
-from backend.auth import PersonId, RequireService
+from backend.auth import PersonId, RequireService, invalid_person_token
 from backend.deps import ClientIp, ClockDep, SessionDep, SettingsDep
-from backend.errors import ApiError
 from backend.models import Person
 from backend.onboarding import onboarding_status
 from backend.schemas import (
     AccessToken,
-    ErrorBody,
     OnboardingStatus,
     VerificationConfirm,
     VerificationStart,
     VerificationStarted,
+    error_responses,
 )
 from backend.security import CODE_LENGTH, PERSON_TOKEN_TTL, TokenClaims, issue_token
 
 router = APIRouter(tags=["verification"])
-errors = {status: {"model": ErrorBody} for status in (401, 422, 429)}
+errors = error_responses(401, 422, 429)
 
 
 @router.post("/v1/verifications", status_code=202, dependencies=[RequireService], responses=errors)
@@ -37,7 +36,7 @@ def start_verification(
 @router.post(
     "/v1/verifications/{verification_id}/confirm",
     dependencies=[RequireService],
-    responses={status: {"model": ErrorBody} for status in (400, 401, 404, 410, 422, 423)},
+    responses=error_responses(400, 401, 404, 410, 422, 423),
 )
 def confirm_verification(
     body: VerificationConfirm,
@@ -53,9 +52,9 @@ def confirm_verification(
     return AccessToken(access_token=token, expires_in=int(PERSON_TOKEN_TTL.total_seconds()))
 
 
-@router.get("/v1/me/onboarding", responses={401: {"model": ErrorBody}})
+@router.get("/v1/me/onboarding", responses=error_responses(401))
 def my_onboarding(person_id: PersonId, session: SessionDep, clock: ClockDep) -> OnboardingStatus:
     person = session.get(Person, person_id)
     if person is None:  # removed since the token was issued
-        raise ApiError(401, "invalid_token", "The person token is missing, invalid or expired.")
+        raise invalid_person_token()
     return onboarding_status(person, clock().date())

@@ -1,10 +1,10 @@
 """Fixtures for the account backend: a database (SQLite file, or TEST_DATABASE_URL), a clock tests can move,
 the app in-process, and the real server in a subprocess."""
 
+import functools
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -20,6 +20,8 @@ from backend.migrate import upgrade_to_head
 from backend.models import Base
 from backend.security import hash_password
 from common.db import make_engine, make_session_factory
+
+_cached_hash_password = functools.cache(hash_password)
 
 
 class FakeClock:
@@ -98,23 +100,9 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         yield client
 
 
-_password_hashes: dict[str, str] = {}
-
-
-def _cached_hash(password: str) -> str:
-    if password not in _password_hashes:
-        _password_hashes[password] = hash_password(password)
-    return _password_hashes[password]
-
-
 @pytest.fixture
 def demo(db: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     """The contract's demo people and the two staff users."""
     # Real argon2 hashes, made once per test run rather than once per test (hashing is slow on purpose).
-    monkeypatch.setattr(demo_module, "hash_password", _cached_hash)
+    monkeypatch.setattr(demo_module, "hash_password", _cached_hash_password)
     demo_module.load(db, settings)
-
-
-@pytest.fixture
-def repo_root() -> Path:
-    return Path(__file__).resolve().parents[2]

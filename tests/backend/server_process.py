@@ -14,9 +14,9 @@ from typing import TypeVar
 import httpx
 
 from api_helpers import SECRET_KEY, SERVICE_TOKEN
+from backend.config import REPO_ROOT
 
 T = TypeVar("T")
-REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 30
 
 

@@ -1,9 +1,8 @@
 """The delivery worker, one round at a time: development mailbox, SMTP failures, backoff, leases."""
 
-import socket
-
 import pytest
 from fastapi.testclient import TestClient
+from server_process import free_port
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -14,13 +13,6 @@ from backend.models import Notification, RateLimitEvent, Verification
 from conftest import FakeClock, make_settings
 
 pytestmark = pytest.mark.usefixtures("demo")
-
-
-def closed_port() -> int:
-    """A local port nothing listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def notifications(db: Session) -> list[Notification]:
@@ -50,7 +42,7 @@ def test_smtp_failures_are_retried_with_backoff_then_marked_failed(
     clock: FakeClock,
 ) -> None:
     settings = make_settings(
-        database_url, smtp_host="127.0.0.1", smtp_port=closed_port(), smtp_starttls=False,
+        database_url, smtp_host="127.0.0.1", smtp_port=free_port(), smtp_starttls=False,
         outbox_max_attempts=3, outbox_retry_seconds=10,
     )  # fmt: skip
     start_verification(client, OLENA["pesel"])
