@@ -28,8 +28,6 @@ class Settings(BaseSettings):
     backend_url: str = "http://127.0.0.1:8001"
     backend_service_token: str = DEV_SERVICE_TOKEN
 
-    default_language: Literal["uk", "pl", "en", "ru"] = "uk"
-
     telegram_bot_token: str = ""
     telegram_mode: Literal["polling", "webhook"] = "polling"
     # Where python-telegram-bot sends Bot API calls; tests point it at a local Bot API server.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from typing import Any, Protocol
 
 from channels.backend_client import BackendClient, BackendError
@@ -24,6 +25,9 @@ from common.logs import mask
 logger = logging.getLogger(__name__)
 
 MAX_TEXT = 2000
+# Channels whose clients read their messages themselves (the widget's socket); the service
+# pushes every other channel's messages through its Deliverer.
+PULLED_CHANNELS = frozenset({"web"})
 
 
 class Deliverer(Protocol):
@@ -53,11 +57,11 @@ class ConversationService:
 
         A pressed button arrives as its title (`text`, what the transcript shows) and its
         `payload` (what Rasa gets)."""
-        language = language_or_default(language_hint)
-        conversation = await asyncio.to_thread(self.store.open_conversation, channel, external_id, language)
         text = text.strip()
         if not text:
             return []
+        language = language_or_default(language_hint)
+        conversation = await asyncio.to_thread(self.store.open_conversation, channel, external_id, language)
         if len(text) > MAX_TEXT:
             return await self._send(conversation, "system", [(notice("too_long", conversation.language), [])])
         await self._store(conversation, "user", [(text, [])])
@@ -132,7 +136,8 @@ class ConversationService:
     async def _store(self, conversation: Conversation, author: str, items: Items) -> list[Message]:
         if not items:
             return []
-        messages = await asyncio.to_thread(self.store.add_messages, conversation.id, author, items)
+        pending = author != "user" and conversation.channel not in PULLED_CHANNELS
+        messages = await asyncio.to_thread(self.store.add_messages, conversation.id, author, items, pending)
         self.hub.publish(conversation.id, {"type": "messages", "last_id": messages[-1].id})
         return messages
 
@@ -144,7 +149,7 @@ class ConversationService:
             )
         return conversation
 
-    async def _record_in_tracker(self, call: Any) -> None:
+    async def _record_in_tracker(self, call: Awaitable[None]) -> None:
         try:
             await call
         except RasaUnavailable as error:

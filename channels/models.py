@@ -60,5 +60,6 @@ class Message(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     buttons: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
-    # Outgoing messages on push channels (Telegram) are delivered by a worker that retries until this is set.
-    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Outgoing messages on push channels (Telegram) are delivered by a worker that retries until this is
+    # set; every other message has it from the start.
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)

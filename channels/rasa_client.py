@@ -31,9 +31,6 @@ class RasaClient:
         replies = await self._request("POST", "/webhooks/rest/webhook", json=body)
         return replies if isinstance(replies, list) else []
 
-    async def pause(self, sender: str) -> None:
-        await self.append_events(sender, [{"event": "pause"}])
-
     async def resume(self, sender: str) -> None:
         """Give the conversation back to the bot, listening (as after any turn)."""
         await self.append_events(sender, [{"event": "resume"}, {"event": "action", "name": "action_listen"}])

@@ -16,6 +16,11 @@ from common.logs import mask
 Items = list[tuple[str, list[dict]]]
 
 
+def conversation_id(channel: str, external_id: str) -> str:
+    """A conversation's id in this service and in Rasa, e.g. "web-3f2a…" or "telegram-123456"."""
+    return f"{channel}-{external_id}"
+
+
 class Store:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._sessions = session_factory
@@ -26,13 +31,13 @@ class Store:
 
     def open_conversation(self, channel: str, external_id: str, language: str) -> Conversation:
         """The conversation of this person on this channel, created on their first message."""
-        conversation_id = f"{channel}-{external_id}"
+        key = conversation_id(channel, external_id)
         with self._sessions() as session:
-            found = session.get(Conversation, conversation_id)
+            found = session.get(Conversation, key)
             if found:
                 return found
             conversation = Conversation(
-                id=conversation_id, channel=channel, external_id=external_id, language=language, state="bot"
+                id=key, channel=channel, external_id=external_id, language=language, state="bot"
             )
             session.add(conversation)
             try:
@@ -40,11 +45,8 @@ class Store:
             except IntegrityError:
                 # Two first messages at once: the other one created it.
                 session.rollback()
-                return session.get(Conversation, conversation_id)
+                return session.get(Conversation, key)
             return conversation
-
-    def set_language(self, conversation_id: str, language: str) -> None:
-        self._update(conversation_id, language=language)
 
     def hand_off(self, conversation_id: str, ticket_id: int, language: str) -> None:
         self._update(conversation_id, state="handoff", ticket_id=ticket_id, language=language)
@@ -57,8 +59,13 @@ class Store:
             query = select(Conversation).where(Conversation.ticket_id == ticket_id)
             return session.scalars(query).first()
 
-    def add_messages(self, conversation_id: str, author: str, items: Items) -> list[Message]:
-        """Store messages (text, buttons) of one author in order; a user's text is stored masked."""
+    def add_messages(
+        self, conversation_id: str, author: str, items: Items, pending: bool = True
+    ) -> list[Message]:
+        """Store messages (text, buttons) of one author in order; a user's text is stored masked.
+
+        `pending` messages wait for a push channel's delivery; the others are delivered as stored
+        (what the user wrote, and what the widget reads itself)."""
         with self._sessions() as session:
             messages = [
                 Message(
@@ -66,8 +73,7 @@ class Store:
                     author=author,
                     text=mask(text) if author == "user" else text,
                     buttons=buttons,
-                    # Nothing to deliver for what the user wrote.
-                    delivered_at=utc_now() if author == "user" else None,
+                    delivered_at=None if pending else utc_now(),
                 )
                 for text, buttons in items
             ]
@@ -79,27 +85,21 @@ class Store:
         with self._sessions() as session:
             return session.get(Message, message_id)
 
-    def messages(self, conversation_id: str, after: int = 0, limit: int = 200) -> list[Message]:
+    def messages(
+        self, conversation_id: str, after: int = 0, limit: int = 200, newest: bool = False
+    ) -> list[Message]:
+        """Up to `limit` messages after the id `after`, oldest first: the first ones, or the
+        `newest` (the console opens a long conversation at its end)."""
+        order = Message.id.desc() if newest else Message.id
         with self._sessions() as session:
             query = (
                 select(Message)
                 .where(Message.conversation_id == conversation_id, Message.id > after)
-                .order_by(Message.id)
+                .order_by(order)
                 .limit(limit)
             )
-            return list(session.scalars(query))
-
-    def latest_messages(self, conversation_id: str, after: int = 0, limit: int = 500) -> list[Message]:
-        """The newest `limit` messages after `after`, oldest first (the console's transcript: a long
-        conversation opens at its end, not its beginning)."""
-        with self._sessions() as session:
-            query = (
-                select(Message)
-                .where(Message.conversation_id == conversation_id, Message.id > after)
-                .order_by(Message.id.desc())
-                .limit(limit)
-            )
-            return list(reversed(session.scalars(query).all()))
+            found = list(session.scalars(query))
+        return found[::-1] if newest else found
 
     def undelivered(
         self, channel: str, limit: int = 100, conversation_id: str | None = None

@@ -128,7 +128,7 @@ async def transcript(
     conversation = await asyncio.to_thread(service.store.conversation, ticket["conversation_id"])
     messages: list[Message] = []
     if conversation is not None:
-        messages = await asyncio.to_thread(service.store.latest_messages, conversation.id, after)
+        messages = await asyncio.to_thread(service.store.messages, conversation.id, after, 500, True)
     return {
         "ticket": _ticket_summary(ticket, utc_now()),
         "conversation": _conversation(conversation, ticket_id),
@@ -199,7 +199,7 @@ async def live(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
         await _authorised(service, websocket.cookies.get(SESSION_COOKIE) or "")
-    except ConsoleError as error:
+    except (ConsoleError, BackendError) as error:
         await websocket.close(code=CLOSE_SIGNED_OUT if error.status == 401 else CLOSE_TRY_LATER)
         return
     async with service.hub.watch() as updates:
@@ -232,16 +232,12 @@ def _same_origin(websocket: WebSocket) -> bool:
 
 
 async def _authorised(service: ConversationService, token: str) -> None:
-    """Raises unless the backend accepts the staff token. It has no "who am I" call; listing the
-    open tickets is the cheapest call every staff member may make."""
+    """Raises (ConsoleError or BackendError, which ConsoleRoute answers) unless the backend accepts
+    the staff token. It has no "who am I" call; listing the open tickets is the cheapest call
+    every staff member may make."""
     if not token:
         raise signed_out()
-    try:
-        await service.backend.tickets(token, "open")
-    except BackendError as error:
-        if error.code == "unauthorized":
-            raise signed_out() from error
-        raise ConsoleError(error.status, error.code, error.message) from error
+    await service.backend.tickets(token, "open")
 
 
 def _ticket_summary(ticket: dict[str, Any], now: datetime) -> dict[str, Any]:
