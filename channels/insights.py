@@ -82,7 +82,7 @@ def failures(
 ) -> list[Failure]:
     """Failed user messages grouped by masked, normalised text and language; most frequent first."""
     engine = _reader(tracker_url)
-    if engine is None or not inspect(engine).has_table("events"):
+    if engine is None:
         return []
     query = (
         select(_events.c.timestamp, _events.c.data)
@@ -91,6 +91,8 @@ def failures(
         .limit(scan_limit)
     )
     with engine.connect() as connection:
+        if not inspect(connection).has_table("events"):
+            return []
         rows = connection.execute(query).all()
     groups: dict[tuple[str, str | None], Failure] = {}
     # Newest first: the first occurrence of a group gives its last-seen time and latest reading.
@@ -120,12 +122,15 @@ def _failure(timestamp: float | None, data: str | None, threshold: float) -> Fai
     parse = event.get("parse_data") or {}
     intent = parse.get("intent") or {}
     name, confidence = intent.get("name"), intent.get("confidence")
-    text = normalise(str(event.get("text") or ""))
     # Messages without a reading were written to a person during a handoff, not to the bot.
-    if not text or name is None:
+    if name is None:
         return None
     unsure = isinstance(confidence, int | float) and confidence < threshold
     if name not in FAILED_INTENTS and not unsure:
+        return None
+    # Masked only now: most messages are understood, and masking is the costly part of the scan.
+    text = normalise(str(event.get("text") or ""))
+    if not text:
         return None
     return Failure(
         text=text,

@@ -27,7 +27,7 @@ from telegram.ext import (
 from channels.conversations import ConversationService
 from channels.telegram.keyboards import CHANNEL, find_button
 from channels.telegram.locks import KeyedLocks
-from channels.texts import LANGUAGES, language_or_default, notice
+from channels.texts import language_or_default, notice
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +43,7 @@ Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 
 def language_hint(user: User | None) -> str | None:
     """Telegram's language_code (an IETF tag such as "uk" or "en-GB") when it is one of ours."""
-    code = (user.language_code or "")[:2].lower() if user else ""
-    return code if code in LANGUAGES else None
+    return language_or_default(user.language_code if user else None, default="") or None
 
 
 class Handlers:

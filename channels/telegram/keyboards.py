@@ -12,7 +12,7 @@ import re
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from channels.models import Message
-from channels.store import Store
+from channels.store import Store, conversation_id
 
 CHANNEL = "telegram"
 _CALLBACK_DATA = re.compile(r"(\d{1,18}):(\d{1,3})")
@@ -48,9 +48,7 @@ def find_button(store: Store, data: str | None, chat_id: int) -> dict[str, str] 
         return None
     message_id, index = parsed
     message = store.message(message_id)
-    if message is None or index >= len(message.buttons):
-        return None
-    conversation = store.conversation(message.conversation_id)
-    if conversation is None or (conversation.channel, conversation.external_id) != (CHANNEL, str(chat_id)):
+    own = conversation_id(CHANNEL, str(chat_id))
+    if message is None or message.conversation_id != own or index >= len(message.buttons):
         return None
     return message.buttons[index]

@@ -113,16 +113,16 @@ async def widget_stylesheet(request: Request) -> Response:
 
 
 @cache
-def _demo_template() -> str:
-    return (STATIC / "demo.html").read_text(encoding="utf-8")
+def _demo_page(public_url: str) -> str:
+    """demo.html with the service's public address in its snippet (read and filled in once)."""
+    page = (STATIC / "demo.html").read_text(encoding="utf-8")
+    return page.replace("{{public_url}}", html.escape(public_url.rstrip("/")))
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def demo_page(settings: SettingsDep) -> HTMLResponse:
     """A clinic's page with the widget, and the snippet to embed it elsewhere."""
-    page = _demo_template()
-    public_url = html.escape(settings.channels_public_url.rstrip("/"))
-    return HTMLResponse(page.replace("{{public_url}}", public_url), headers={"Cache-Control": "no-cache"})
+    return HTMLResponse(_demo_page(settings.channels_public_url), headers={"Cache-Control": "no-cache"})
 
 
 class ProtocolError(Exception):

@@ -31,7 +31,7 @@ def bot_api() -> Iterator[FakeBotApi]:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory, bot_api) -> Iterator[Stack]:
-    databases = Databases(folder=tmp_path_factory.mktemp("databases"), backend_url=None, channels_url=None)
+    databases = Databases.isolated(tmp_path_factory.mktemp("databases"))
     bot_api.bot(TELEGRAM_TOKEN)
     telegram = {
         "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,

@@ -102,9 +102,7 @@ def test_a_flood_limit_is_waited_out_and_the_message_sent_once(bot_api, bot, sto
 def test_what_telegram_refused_goes_out_later_before_newer_messages_and_once(bot_api, bot, store):
     async def scenario() -> None:
         async with delivering(bot_api, bot, store) as deliverer:
-            conversation = store.conversation(f"telegram-{CHAT}") or store.open_conversation(
-                "telegram", str(CHAT), "uk"
-            )
+            conversation = store.open_conversation("telegram", str(CHAT), "uk")
             bot.fail("sendMessage", times=1, status=500)
             await deliverer.deliver(conversation, stored(store, "first"))
             assert undelivered(store) == ["first"]  # refused, kept

@@ -3,6 +3,7 @@
 import pytest
 from telegram import InlineKeyboardMarkup
 
+from channels.models import Message
 from channels.store import Store
 from channels.telegram.keyboards import find_button, keyboard, parse_callback_data
 from channels.telegram.splitting import split_text, telegram_length
@@ -74,30 +75,27 @@ LANGUAGE_BUTTONS = [
 ]
 
 
-def sent_to(store: Store, chat_id: int, buttons: list[dict]) -> int:
+def sent_to(store: Store, chat_id: int, buttons: list[dict]) -> Message:
     conversation = store.open_conversation("telegram", str(chat_id), "uk")
     [message] = store.add_messages(conversation.id, "bot", [("Оберіть мову", buttons)])
-    return message.id
+    return message
 
 
 def test_buttons_carry_short_callback_data_that_leads_back_to_their_payload(store):
-    message_id = sent_to(store, 1001, LANGUAGE_BUTTONS)
-    [message] = store.messages("telegram-1001")
+    message = sent_to(store, 1001, LANGUAGE_BUTTONS)
 
     markup = keyboard(message)
 
     assert isinstance(markup, InlineKeyboardMarkup)
     rows = markup.inline_keyboard
     assert [row[0].text for row in rows] == [b["title"] for b in LANGUAGE_BUTTONS]
-    assert [row[0].callback_data for row in rows] == [f"{message_id}:0", f"{message_id}:1"]
+    assert [row[0].callback_data for row in rows] == [f"{message.id}:0", f"{message.id}:1"]
     assert all(len(row[0].callback_data.encode()) <= 64 for row in rows)
     assert find_button(store, rows[1][0].callback_data, 1001) == LANGUAGE_BUTTONS[1]
 
 
 def test_a_message_without_buttons_has_no_keyboard(store):
-    sent_to(store, 1002, [])
-    [message] = store.messages("telegram-1002")
-    assert keyboard(message) is None
+    assert keyboard(sent_to(store, 1002, [])) is None
 
 
 @pytest.mark.parametrize(
@@ -109,8 +107,8 @@ def test_callback_data_that_is_not_ours_does_not_parse(data):
 
 
 def test_forged_or_stale_callbacks_find_no_button(store):
-    mine = sent_to(store, 1003, LANGUAGE_BUTTONS)
-    others = sent_to(store, 1004, LANGUAGE_BUTTONS)
+    mine = sent_to(store, 1003, LANGUAGE_BUTTONS).id
+    others = sent_to(store, 1004, LANGUAGE_BUTTONS).id
     web = store.open_conversation("web", "1003", "uk")  # same external id, another channel
     [web_message] = store.add_messages(web.id, "bot", [("Menu", LANGUAGE_BUTTONS)])
 

@@ -201,7 +201,7 @@ const state = {
   signedIn: false,
   tickets: [],
   ticketsFetchedAt: 0,
-  current: null, // {id, conversationId, lastId, ticket, conversation}
+  current: null, // {id, lastId, ticket, conversation}
   failures: null,
   lookup: null,
   peselShown: false,
@@ -432,7 +432,7 @@ function renderQueue() {
 // Transcript, reply and hand back
 
 function openTicket(id) {
-  state.current = { id, conversationId: null, lastId: 0, ticket: null, conversation: null };
+  state.current = { id, lastId: 0, ticket: null, conversation: null };
   $("transcript").replaceChildren();
   $("reply-text").value = "";
   $("conversation-error").textContent = "";
@@ -448,7 +448,6 @@ const loadTranscript = coalesced(async () => {
     if (state.current !== current) return; // another ticket was opened meanwhile
     current.ticket = data.ticket;
     current.conversation = data.conversation;
-    current.conversationId = data.ticket.conversation_id;
     appendMessages(data.messages);
     renderConversation();
   } catch (error) {
@@ -503,41 +502,36 @@ function renderConversation() {
   }
 }
 
-async function sendReply(event) {
-  event.preventDefault();
-  const current = state.current;
-  const text = $("reply-text").value.trim();
+// A change to the current ticket: `button` is off meanwhile; the transcript and the queue follow.
+async function changeTicket(button, change) {
   $("conversation-error").textContent = "";
+  $(button).disabled = true;
+  try {
+    await change(state.current.id);
+    await loadTranscript();
+    loadQueue();
+  } catch (error) {
+    if (error.status !== 401) $("conversation-error").textContent = errorText(error);
+  } finally {
+    $(button).disabled = false;
+  }
+}
+
+function sendReply(event) {
+  event.preventDefault();
+  const text = $("reply-text").value.trim();
   if (!text) {
     $("conversation-error").textContent = TEXTS[language].errors.empty_reply;
     return;
   }
-  $("send-reply").disabled = true;
-  try {
-    await api("POST", `/tickets/${current.id}/replies`, { text });
+  changeTicket("send-reply", async (id) => {
+    await api("POST", `/tickets/${id}/replies`, { text });
     $("reply-text").value = "";
-    await loadTranscript();
-    loadQueue();
-  } catch (error) {
-    if (error.status !== 401) $("conversation-error").textContent = errorText(error);
-  } finally {
-    $("send-reply").disabled = false;
-  }
+  });
 }
 
-async function handBack() {
-  const current = state.current;
-  $("conversation-error").textContent = "";
-  $("hand-back").disabled = true;
-  try {
-    await api("POST", `/tickets/${current.id}/hand-back`);
-    await loadTranscript();
-    loadQueue();
-  } catch (error) {
-    if (error.status !== 401) $("conversation-error").textContent = errorText(error);
-  } finally {
-    $("hand-back").disabled = false;
-  }
+function handBack() {
+  changeTicket("hand-back", (id) => api("POST", `/tickets/${id}/hand-back`));
 }
 
 // Live updates: the socket only says which conversation changed; the page asks the API again.
@@ -560,7 +554,7 @@ function openSocket() {
     // handles it. Messages of conversations with the bot change nothing here.
     const queued = state.tickets.some((ticket) => ticket.conversation_id === hint.conversation_id);
     if (hint.type === "state" || queued) loadQueue();
-    if (state.current && hint.conversation_id === state.current.conversationId) loadTranscript();
+    if (state.current?.ticket && hint.conversation_id === state.current.ticket.conversation_id) loadTranscript();
   });
   socket.addEventListener("close", (event) => {
     if (state.socket !== socket) return;
