@@ -5,7 +5,8 @@ parses tests/nlu/heldout_*.yml and prints intent accuracy and macro-F1 per langu
 style, side by side; writes the figures to build/eval/report.json.
 
 A pipeline's figures are cached in build/eval/<name>.json under a hash of everything they
-depend on (its config, the NLU training data, the held-out set, the custom components),
+depend on (its config, the NLU training data and the domain's FAQ answers, the held-out set,
+the custom components if it uses them),
 so rerunning after a change retrains only what the change touched. `--fresh` ignores the cache.
 
 `--ablation` also trains variants of the project's pipeline, each changing one of its choices,
@@ -53,10 +54,6 @@ def _with_lemmas(pipeline: list[dict]) -> list[dict]:
     return [{**c, "lemmas": True} if c["name"] == TOKENIZER else c for c in pipeline]
 
 
-def _char_ngrams_on_surface(pipeline: list[dict]) -> list[dict]:
-    return [{**c, "use_lemma": False} if c.get("analyzer") == "char_wb" else c for c in pipeline]
-
-
 def _without_lexical_syntactic(pipeline: list[dict]) -> list[dict]:
     return [c for c in pipeline if c["name"] != "LexicalSyntacticFeaturizer"]
 
@@ -65,7 +62,6 @@ def _without_lexical_syntactic(pipeline: list[dict]) -> list[dict]:
 ABLATIONS: dict[str, Callable[[list[dict]], list[dict]]] = {
     "whitespace-tokenizer": _replace_tokenizer,
     "with-lemmas": _with_lemmas,
-    "char-ngrams-on-surface": _char_ngrams_on_surface,
     "no-lexical-syntactic": _without_lexical_syntactic,
 }
 
@@ -223,7 +219,8 @@ def print_table(report: dict) -> None:
 def inputs_hash(config: Path) -> str:
     """A digest of every file that a pipeline's figures depend on."""
     files = [config, *HELDOUT, ROOT / "bot" / "data" / "entities.yml"]
-    folders = ["bot/data/nlu"]
+    # The domain holds the FAQ answers the response selector learns.
+    folders = ["bot/data/nlu", "bot/domain"]
     if "components." in config.read_text(encoding="utf-8"):
         folders.append("bot/components")  # only a pipeline that uses the custom components
     for folder in folders:

@@ -76,6 +76,11 @@ class Databases:
     backend_url: str | None = os.environ.get("DATABASE_URL")
     channels_url: str | None = os.environ.get("CHANNELS_DATABASE_URL")
 
+    @classmethod
+    def isolated(cls, folder: Path) -> Databases:
+        """SQLite files in `folder` only, whatever the environment says (for tests)."""
+        return cls(folder=folder, backend_url=None, channels_url=None)
+
     @property
     def backend(self) -> str:
         return self.backend_url or f"sqlite:///{self.folder / 'backend.db'}"

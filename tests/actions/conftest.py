@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT / "bot"))
 
 @pytest.fixture(scope="session")
 def backend(tmp_path_factory) -> Iterator[str]:
-    databases = Databases(folder=tmp_path_factory.mktemp("databases"), backend_url=None, channels_url=None)
+    databases = Databases.isolated(tmp_path_factory.mktemp("databases"))
     stack = Stack(Ports(backend=8201), databases, timeout=60)
     stack.load_demo_data()
     stack.start("backend")

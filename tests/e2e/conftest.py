@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory) -> Iterator[Stack]:
     """The bot's services on test ports, with databases of their own."""
-    databases = Databases(folder=tmp_path_factory.mktemp("databases"), backend_url=None, channels_url=None)
+    databases = Databases.isolated(tmp_path_factory.mktemp("databases"))
     ports = Ports(rasa=5105, actions=5155, backend=8101, channels=8100)
     with running_stack(ports, databases=databases, only=("backend", "actions", "rasa")) as stack:
         yield stack
