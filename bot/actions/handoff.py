@@ -34,11 +34,10 @@ def helpdesk_open(now: datetime) -> bool:
 
 
 def channel_of(tracker: Tracker) -> str:
-    """The channel the person writes from, as the channel service tells it (else Rasa's REST)."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            return str((event.get("metadata") or {}).get("channel") or "rest")
-    return "rest"
+    """The channel the person writes from, as the channel service told at the session's start
+    (else Rasa's REST channel)."""
+    metadata = tracker.get_slot("session_started_metadata") or {}
+    return str(metadata.get("channel") or "rest")
 
 
 async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list[EventType]:

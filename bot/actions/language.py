@@ -37,10 +37,13 @@ class ActionSessionStart(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        events: list[EventType] = [SessionStarted()]
+        metadata = tracker.get_slot("session_started_metadata")
+        # SessionStarted resets every slot: the session's metadata is set again, as Rasa's own
+        # action_session_start does, so that later actions can read the channel.
+        events: list[EventType] = [SessionStarted(), SlotSet("session_started_metadata", metadata)]
         language = tracker.get_slot("language")
         chosen_before = any(e.get("event") == "slot" and e.get("name") == "language" for e in tracker.events)
-        hint = language_hint(tracker.get_slot("session_started_metadata"))
+        hint = language_hint(metadata)
         if hint and not chosen_before:
             language = hint
         if language:

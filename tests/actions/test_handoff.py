@@ -15,10 +15,13 @@ WARSAW = ZoneInfo("Europe/Warsaw")
 
 def tracker(sender: str, language: str, channel: str | None = "web", form: str | None = None) -> Tracker:
     message = {"intent": {"name": "human_handoff"}, "entities": [], "text": "a person please"}
-    metadata = {"channel": channel} if channel else {}
-    events = [{"event": "user", "text": "a person please", "parse_data": message, "metadata": metadata}]
+    events = [{"event": "user", "text": "a person please", "parse_data": message}]
     active_loop = {"name": form} if form else {}
-    slots = {"language": language, "requested_slot": "pesel" if form else None}
+    slots = {
+        "language": language,
+        "requested_slot": "pesel" if form else None,
+        "session_started_metadata": {"channel": channel} if channel else None,
+    }
     return Tracker(sender, slots, message, events, False, None, active_loop, "action_listen")
 
 

@@ -127,6 +127,16 @@ def test_first_session_takes_the_channel_hint(domain):
     ]
 
 
+def test_the_session_keeps_its_metadata_after_the_slots_are_reset(domain):
+    metadata = {"language": "pl", "channel": "telegram"}
+    _, events = run(ActionSessionStart(), tracker({"session_started_metadata": metadata}), domain)
+    kinds = [(e["event"], e.get("name")) for e in events]
+    assert kinds.index(("slot", "session_started_metadata")) > kinds.index(("session_started", None))
+    assert {"event": "slot", "name": "session_started_metadata", "value": metadata} in [
+        {k: e.get(k) for k in ("event", "name", "value")} for e in events
+    ]
+
+
 def test_a_later_session_keeps_the_chosen_language(domain):
     chosen = [{"event": "slot", "name": "language", "value": "ru"}]
     t = tracker({"language": "ru", "session_started_metadata": {"language": "pl"}}, events=chosen)
