@@ -52,9 +52,12 @@ def telegram(stack, bot_api) -> Iterator[FakeBot]:
     bot.stop_failing()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """Debian's headless Chromium driven by Playwright (`playwright install` cannot download here)."""
+    """Debian's headless Chromium driven by Playwright (`playwright install` cannot download here).
+
+    One per test module: Playwright's sync API keeps an event loop running in this thread while
+    it is open, and the other modules' tests call asyncio.run()."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield browser
