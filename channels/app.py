@@ -21,6 +21,7 @@ from channels.console import routes as console
 from channels.conversations import ConversationService
 from channels.hub import Hub
 from channels.rasa_client import RasaClient
+from channels.ratelimit import FloodGuard
 from channels.store import Store
 from channels.web import routes as web
 from common.db import make_engine, make_session_factory, upgrade_with_alembic
@@ -39,7 +40,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await asyncio.to_thread(upgrade_with_alembic, engine, MIGRATIONS, _MIGRATION_LOCK_ID)
         rasa = RasaClient(settings.rasa_url, settings.rasa_token, settings.rasa_timeout_seconds)
         backend = BackendClient(settings.backend_url, settings.backend_service_token)
-        service = ConversationService(Store(make_session_factory(engine)), rasa, backend, Hub())
+        flood = FloodGuard(
+            settings.channels_rate_limit_burst,
+            settings.channels_rate_limit_per_minute,
+            settings.channels_rate_limit_tracked,
+        )
+        service = ConversationService(Store(make_session_factory(engine)), rasa, backend, Hub(), flood)
         app.state.service = service
         async with contextlib.AsyncExitStack() as stack:
             if settings.telegram_bot_token:

@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend.config import DEV_SERVICE_TOKEN, REPO_ROOT
+from channels.ratelimit import DEFAULT_BURST, DEFAULT_PER_MINUTE, DEFAULT_TRACKED
 
 
 class Settings(BaseSettings):
@@ -16,6 +17,13 @@ class Settings(BaseSettings):
     channels_log_level: str = "info"
     # The public address of the service, for the widget's <script> snippet and Telegram's webhook.
     channels_public_url: str = "http://127.0.0.1:8000"
+
+    # Flood control per conversation: a burst of this many messages, then this many a minute; the
+    # first message over gets a notice, the rest are not answered until the person slows down.
+    channels_rate_limit_burst: int = DEFAULT_BURST
+    channels_rate_limit_per_minute: float = DEFAULT_PER_MINUTE
+    # Conversations whose pace is remembered at most (memory stays bounded under any load).
+    channels_rate_limit_tracked: int = DEFAULT_TRACKED
 
     rasa_url: str = "http://127.0.0.1:5005"
     # When Rasa runs with --auth-token (RASA_TOKEN), its HTTP API (pause, resume, tracker

@@ -16,9 +16,11 @@ from typing import Any, Protocol
 
 from channels.backend_client import BackendClient, BackendError
 from channels.hub import Hub
+from channels.intake import MENU_PAYLOADS, clean, is_command
 from channels.models import Conversation, Message
 from channels.rasa_client import RasaClient, RasaUnavailable
-from channels.store import Items, Store
+from channels.ratelimit import FloodGuard, Pace
+from channels.store import Items, Store, conversation_id
 from channels.texts import language_or_default, notice
 from common.logs import mask
 
@@ -37,11 +39,19 @@ class Deliverer(Protocol):
 
 
 class ConversationService:
-    def __init__(self, store: Store, rasa: RasaClient, backend: BackendClient, hub: Hub) -> None:
+    def __init__(
+        self,
+        store: Store,
+        rasa: RasaClient,
+        backend: BackendClient,
+        hub: Hub,
+        flood: FloodGuard | None = None,
+    ) -> None:
         self.store = store
         self.rasa = rasa
         self.backend = backend
         self.hub = hub
+        self.flood = flood or FloodGuard()
         # Channels whose messages are pushed by the service; the widget reads its messages itself.
         self.deliverers: dict[str, Deliverer] = {}
 
@@ -56,19 +66,31 @@ class ConversationService:
         """Handle one message of a person; returns what was sent back (nothing while handed off).
 
         A pressed button arrives as its title (`text`, what the transcript shows) and its
-        `payload` (what Rasa gets)."""
-        text = text.strip()
+        `payload` (what Rasa gets): only a payload the bot offered in this conversation, or a menu
+        command, is sent as such; any other is treated as if the person had typed the title.
+        Blank messages are ignored; floods, oversized texts and typed commands get a notice."""
+        text = clean(text)
         if not text:
             return []
+        pace = self.flood.check(conversation_id(channel, external_id))
+        if pace is Pace.DROP:
+            return []  # already told to slow down: nothing is stored, nothing answered
         language = language_or_default(language_hint)
         conversation = await asyncio.to_thread(self.store.open_conversation, channel, external_id, language)
+        if pace is Pace.WARN:
+            return await self._notify(conversation, "too_fast")
         if len(text) > MAX_TEXT:
-            return await self._send(conversation, "system", [(notice("too_long", conversation.language), [])])
+            return await self._notify(conversation, "too_long")
         await self._store(conversation, "user", [(text, [])])
         if conversation.state == "handoff":
+            # To a person, never parsed by Rasa: a leading "/" is harmless here.
             await self._to_helpdesk(conversation, text)
             return []
-        return await self._to_bot(conversation, payload or text, language_hint)
+        if payload and await self._offered(conversation, payload):
+            return await self._to_bot(conversation, payload, language_hint)
+        if is_command(text):
+            return await self._notify(conversation, "command_typed")
+        return await self._to_bot(conversation, text, language_hint)
 
     async def staff_reply(self, ticket_id: int, text: str, staff_token: str) -> Message:
         """A helpdesk reply: recorded on the ticket (as that person), then sent to the user."""
@@ -103,9 +125,7 @@ class ConversationService:
             replies = await self.rasa.send(conversation.id, text, metadata)
         except RasaUnavailable as error:
             logger.warning("Rasa unavailable for %s: %s", conversation.id, error)
-            return await self._send(
-                conversation, "system", [(notice("rasa_unavailable", conversation.language), [])]
-            )
+            return await self._notify(conversation, "rasa_unavailable")
         items, handoff = _read_replies(replies)
         sent = await self._send(conversation, "bot", items)
         if handoff is not None:
@@ -125,6 +145,15 @@ class ConversationService:
             )
         metadata = {"channel": conversation.channel, "handoff": True}
         await self._record_in_tracker(self.rasa.append_user_message(conversation.id, mask(text), metadata))
+
+    async def _offered(self, conversation: Conversation, payload: str) -> bool:
+        if payload in MENU_PAYLOADS:
+            return True
+        return await asyncio.to_thread(self.store.offers, conversation.id, payload)
+
+    async def _notify(self, conversation: Conversation, key: str) -> list[Message]:
+        """One of the service's own notices, in the conversation's language."""
+        return await self._send(conversation, "system", [(notice(key, conversation.language), [])])
 
     async def _send(self, conversation: Conversation, author: str, items: Items) -> list[Message]:
         messages = await self._store(conversation, author, items)

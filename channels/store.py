@@ -14,6 +14,8 @@ from common.logs import mask
 
 # Outgoing or incoming messages of one author: (text, buttons) in order.
 Items = list[tuple[str, list[dict]]]
+# The bot's messages whose buttons still count as offered (see Store.offers).
+OFFER_WINDOW = 100
 
 
 def conversation_id(channel: str, external_id: str) -> str:
@@ -84,6 +86,22 @@ class Store:
     def message(self, message_id: int) -> Message | None:
         with self._sessions() as session:
             return session.get(Message, message_id)
+
+    def offers(self, conversation_id: str, payload: str, recent: int = OFFER_WINDOW) -> bool:
+        """Whether one of the bot's `recent` last messages in the conversation has a button with
+        this payload (a button further back is read as its title instead)."""
+        with self._sessions() as session:
+            query = (
+                select(Message.buttons)
+                .where(Message.conversation_id == conversation_id, Message.author == "bot")
+                .order_by(Message.id.desc())
+                .limit(recent)
+            )
+            return any(
+                button.get("payload") == payload
+                for buttons in session.scalars(query)
+                for button in buttons or []
+            )
 
     def messages(
         self, conversation_id: str, after: int = 0, limit: int = 200, newest: bool = False

@@ -10,6 +10,9 @@ import uuid
 
 import httpx
 
+from channels.intake import clean, is_command
+from channels.texts import notice
+
 PROMPT = "you> "
 
 
@@ -42,11 +45,15 @@ def chat(rasa_url: str, language: str | None = None) -> None:
     with httpx.Client() as client:
         while True:
             try:
-                text = input(PROMPT).strip()
+                text = clean(input(PROMPT))
             except (EOFError, KeyboardInterrupt):
                 print()
                 return
             if not text:
+                continue
+            if is_command(text):
+                # As on every channel: only a button's payload reaches Rasa as an intent.
+                print(f"bot> {notice('command_typed', language)}\n")
                 continue
             if text.isdigit() and 1 <= int(text) <= len(buttons):
                 text = buttons[int(text) - 1]["payload"]
