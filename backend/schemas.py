@@ -135,6 +135,10 @@ class TicketList(BaseModel):
     tickets: list[TicketSummary]
 
 
+class Deleted(BaseModel):
+    deleted: int
+
+
 # Staff
 
 

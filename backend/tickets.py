@@ -2,12 +2,12 @@
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from backend.auth import Caller
 from backend.errors import ApiError
-from backend.models import Ticket, TicketMessage
+from backend.models import AuditEntry, Ticket, TicketMessage
 from backend.schemas import MessageCreate, TicketCreate
 
 OPEN_STATUSES = ("open", "assigned")
@@ -78,3 +78,42 @@ def close_ticket(session: Session, ticket_id: int, now: datetime) -> Ticket:
         ticket.status, ticket.closed_at = "closed", now
         session.commit()
     return ticket
+
+
+def forget_conversation(session: Session, conversation_id: str, caller: Caller, now: datetime) -> int:
+    """Delete every ticket of a conversation with its messages (a person's request to be
+    forgotten); a staff member's request is audited. Returns how many tickets were deleted."""
+    _zero_deleted_rows(session)
+    found = list(session.scalars(select(Ticket).where(Ticket.conversation_id == conversation_id)))
+    for ticket in found:
+        session.delete(ticket)
+    if caller.staff is not None:
+        session.add(
+            AuditEntry(
+                staff_username=caller.staff.username,
+                action="forget_conversation",
+                subject=conversation_id[:32],
+                result=f"{len(found)} tickets",
+                created_at=now,
+            )
+        )
+    session.commit()
+    return len(found)
+
+
+def purge_closed(session: Session, closed_before: datetime) -> int:
+    """Delete the tickets closed before `closed_before` with their messages (the retention period)."""
+    _zero_deleted_rows(session)
+    old = select(Ticket.id).where(Ticket.status == "closed", Ticket.closed_at < closed_before)
+    ids = list(session.scalars(old))
+    if ids:
+        session.execute(delete(TicketMessage).where(TicketMessage.ticket_id.in_(ids)))
+        session.execute(delete(Ticket).where(Ticket.id.in_(ids)))
+    session.commit()
+    return len(ids)
+
+
+def _zero_deleted_rows(session: Session) -> None:
+    # SQLite keeps deleted rows' bytes in free pages unless told to overwrite them.
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("PRAGMA secure_delete = ON"))

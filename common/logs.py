@@ -94,3 +94,13 @@ def logging_config(level: str = "info") -> dict[str, Any]:
 
 def configure_logging(level: str = "info") -> None:
     logging.config.dictConfig(logging_config(level))
+
+
+def mask_every_handler() -> None:
+    """Add the masking filter to every handler configured so far, on the root logger and on named
+    loggers: for processes whose logging someone else sets up (Rasa, the action server)."""
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", []):
+            if not any(isinstance(f, PiiMaskingFilter) for f in handler.filters):
+                handler.addFilter(PiiMaskingFilter())

@@ -126,7 +126,12 @@ def services(ports: Ports, databases: Databases, channels_env: dict[str, str]) -
         Service("backend", [PYTHON, "-m", "backend"], backend_env, ROOT, f"{ports.backend_url}/health"),
         Service(
             "actions",
-            [PYTHON, "-m", "rasa_sdk", "--actions", "actions", "--port", str(ports.actions)],
+            [
+                PYTHON,
+                *("-m", "rasa_sdk", "--actions", "actions", "--port", str(ports.actions)),
+                # LOG_LEVEL=DEBUG (Rasa's own variable) puts the action server at debug level too.
+                *(["--debug"] if os.environ.get("LOG_LEVEL", "").upper() == "DEBUG" else []),
+            ],
             {"BACKEND_URL": ports.backend_url},
             BOT,
             f"{ports.actions_url}/health",

@@ -1,13 +1,15 @@
 """Handoff tickets, for the service (the bot) and for staff (the helpdesk console)."""
 
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
 from backend import tickets
-from backend.auth import ServiceOrStaff
+from backend.auth import RequireService, ServiceOrStaff
 from backend.deps import ClockDep, SessionDep
 from backend.schemas import (
+    Deleted,
     MessageCreate,
     MessageOut,
     TicketCreate,
@@ -62,3 +64,22 @@ def close_ticket(
     ticket_id: TicketId, _caller: ServiceOrStaff, session: SessionDep, clock: ClockDep
 ) -> TicketOut:
     return TicketOut.model_validate(tickets.close_ticket(session, ticket_id, clock()))
+
+
+@router.delete("/v1/conversations/{conversation_id}/tickets", responses=error_responses(401, 422))
+def forget_conversation(
+    conversation_id: Annotated[str, Path(min_length=1, max_length=200)],
+    caller: ServiceOrStaff,
+    session: SessionDep,
+    clock: ClockDep,
+) -> Deleted:
+    """A person's request to be forgotten: every ticket of the conversation, with its messages."""
+    return Deleted(deleted=tickets.forget_conversation(session, conversation_id, caller, clock()))
+
+
+@router.delete("/v1/tickets", dependencies=[RequireService], responses=error_responses(401, 422))
+def purge_tickets(closed_before: Annotated[datetime, Query()], session: SessionDep) -> Deleted:
+    """The retention period: tickets closed before `closed_before` (UTC unless it says so)."""
+    if closed_before.tzinfo is None:
+        closed_before = closed_before.replace(tzinfo=UTC)
+    return Deleted(deleted=tickets.purge_closed(session, closed_before))

@@ -16,6 +16,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.backend import Refused, Unavailable
 from actions.forms import EARLY_ENDINGS, AccountForm, caller_of, forget_form_values, refused_outcome
+from actions.sealing import seal, unseal
 from actions.validation import clean_email, clean_pesel, clean_username, mask_email, mask_pesel
 
 OUTCOME_RESPONSES = {
@@ -57,7 +58,8 @@ class ValidatePasswordResetForm(AccountForm):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         async def keep(username: str) -> dict[str, Any]:
-            return {"username": username}
+            # Needed with the PESEL on the next turn; the saved record would mask an e-mail.
+            return {"username": seal(username)}
 
         return await self.checked("username", value, clean_username, dispatcher, tracker, keep)
 
@@ -65,7 +67,9 @@ class ValidatePasswordResetForm(AccountForm):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         async def request_reset(pesel: str) -> dict[str, Any]:
-            username = tracker.get_slot("username")
+            username = unseal(tracker.get_slot("username"))
+            if username is None:
+                return {"pesel": mask_pesel(pesel), "account_outcome": "unavailable"}
             request = self.backend.request_password_reset(username, pesel, caller_of(tracker))
             return {"pesel": mask_pesel(pesel), "account_outcome": await outcome_of(request)}
 
