@@ -17,12 +17,13 @@ RASA_INPUTS := $(shell find bot/config.yml bot/domain bot/data bot/components -t
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: print-pythons help setup run train generate check-knowledge validate test test-unit test-backend test-actions test-components test-stories test-e2e test-channels chat eval eval-ablation lint format clean
+.PHONY: print-pythons help setup run train generate check-knowledge validate test test-unit test-backend test-actions test-components test-stories test-e2e test-channels scale-test chat eval eval-ablation lint format clean
 
 help:
 	@echo "make run    - set up, train if needed, start the whole stack; prints the chat and console URLs"
 	@echo "make chat   - the same, then chat with the bot in the terminal"
 	@echo "make test   - set up and run every test"
+	@echo "make scale-test - 2 Rasa, 2 action servers, 2 channel services behind nginx, on PostgreSQL and Redis: many conversations, every tracker checked"
 	@echo "make train  - train the model (only when its inputs changed)"
 	@echo "make eval   - NLU evaluation: this pipeline vs Rasa's stock pipeline on the held-out set"
 	@echo "make eval-ablation - the same, plus variants of this pipeline that each change one of its choices"
@@ -93,6 +94,11 @@ test-e2e: setup $(MODEL)
 test-channels: setup $(MODEL)
 	scripts/install_chromium.sh
 	$(PY) -m pytest tests/channels
+
+# Scale-out on real parts (deploy/README.md): PostgreSQL, Redis and nginx (installed with apt-get
+# when missing, run on ports 6000-6099), many conversations at once, every tracker checked after.
+scale-test: setup $(MODEL)
+	$(PY) -m deploy.scale
 
 eval: setup
 	$(PY) -m knowledge.build --check

@@ -28,7 +28,7 @@ class RasaClient:
     async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
         """The bot's replies to one user message: [{"text", "buttons", "custom", …}]."""
         body = {"sender": sender, "message": text, "metadata": metadata}
-        replies = await self._request("POST", "/webhooks/rest/webhook", json=body)
+        replies = await self._request("POST", "/webhooks/rest/webhook", json=body, headers=_routing(sender))
         return replies if isinstance(replies, list) else []
 
     async def resume(self, sender: str) -> None:
@@ -58,7 +58,8 @@ class RasaClient:
         await self.append_events(sender, [event])
 
     async def append_events(self, sender: str, events: list[dict[str, Any]]) -> None:
-        await self._request("POST", f"/conversations/{sender}/tracker/events", json=events)
+        path = f"/conversations/{sender}/tracker/events"
+        await self._request("POST", path, json=events, headers=_routing(sender))
 
     async def is_ready(self) -> bool:
         try:
@@ -76,3 +77,10 @@ class RasaClient:
         if response.status_code >= 400:
             raise RasaUnavailable(f"{method} {path}: HTTP {response.status_code}")
         return response.json()
+
+
+def _routing(sender: str) -> dict[str, str]:
+    """Names the conversation for a load balancer in front of several Rasa servers, which sends
+    every request of a conversation to the same server (deploy/): the REST webhook has the sender
+    only in its JSON body. Rasa itself ignores the header."""
+    return {"X-Conversation-Id": sender}

@@ -170,13 +170,24 @@ class Stack:
     """The running processes; a test may stop and start one of them again."""
 
     def __init__(
-        self, ports: Ports, databases: Databases, timeout: float, channels_env: dict[str, str] | None = None
+        self,
+        ports: Ports,
+        databases: Databases,
+        timeout: float,
+        channels_env: dict[str, str] | None = None,
+        topology: list[Service] | None = None,
     ) -> None:
+        """`topology`: other processes than the usual four (deploy/scale starts several of each)."""
         self.ports = ports
         self.databases = databases
         self.timeout = timeout
-        self._services = {s.name: s for s in services(ports, databases, channels_env or {})}
+        chosen = topology or services(ports, databases, channels_env or {})
+        self._services = {s.name: s for s in chosen}
         self._processes: dict[str, subprocess.Popen] = {}
+
+    def pids(self) -> dict[str, int]:
+        """The running processes' ids by service name."""
+        return {name: process.pid for name, process in self._processes.items() if process.poll() is None}
 
     def log_of(self, name: str) -> Path:
         return self.databases.logs / f"{name}.log"

@@ -1,0 +1,1 @@
+"""Deployment of the onboarding helper beyond one process of each service."""

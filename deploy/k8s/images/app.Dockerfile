@@ -1,0 +1,15 @@
+# The project's own services on Python 3.11: backend, channel service, action server (rasa-sdk).
+# Build from the repository root:  docker build -f deploy/k8s/images/app.Dockerfile -t …/app:1.0.0 .
+# (Not built on the development machine, which has no container runtime: check before use.)
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml ./
+COPY backend backend
+COPY common common
+COPY channels channels
+RUN pip install --no-cache-dir .
+# The action server imports bot/actions (and its generated guides.json) from /app/bot.
+COPY bot/actions bot/actions
+COPY knowledge knowledge
+RUN useradd --uid 10001 app
+USER 10001

@@ -1,0 +1,20 @@
+# The Rasa server (Rasa Open Source 3.6.21, Python 3.10) with the project's custom NLU components
+# and the trained model. Train first (make train), then build from the repository root:
+#   docker build -f deploy/k8s/images/rasa.Dockerfile -t …/rasa:1.0.0 .
+# (Not built on the development machine, which has no container runtime: check before use.)
+FROM python:3.10-slim
+WORKDIR /app
+COPY bot/requirements.txt bot/constraints.txt bot/
+RUN pip install --no-cache-dir -r bot/requirements.txt -c bot/constraints.txt
+COPY bot/components bot/components
+# The masking tracker store (bot/endpoints.yml) and the masking rules it shares with the services.
+COPY bot/masking_tracker_store.py bot/
+COPY common/__init__.py common/logs.py common/
+COPY bot/credentials.yml bot/config.yml bot/
+COPY bot/models/current.tar.gz bot/models/current.tar.gz
+# The tracker-table Job (rasa.yaml) runs this with the same image.
+COPY deploy/scale/tracker_tables.py deploy/scale/tracker_tables.py
+RUN useradd --uid 10001 rasa
+USER 10001
+WORKDIR /app/bot
+ENTRYPOINT ["rasa"]

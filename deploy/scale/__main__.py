@@ -1,0 +1,216 @@
+"""The scale test: the whole topology of deploy/scale/topology.py as real processes, many
+conversations through it at once, then every tracker checked (see audit.py) and a report.
+
+    .venv/bin/python -m deploy.scale [--conversations 60] [--concurrency 20]
+
+Installs Redis and nginx (scripts/ci_redis_nginx.sh) and PostgreSQL (scripts/ci_postgres.sh) with
+apt-get when missing; empties its own databases (scale_rasa, scale_channels, scale_backend) first.
+Exits with 1 when anything was lost, duplicated, out of order or not spread over the instances.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+
+from deploy.scale import topology
+from deploy.scale.report import Outcome, judge, render
+from deploy.scale.topology import BUILD, ROOT, Databases, Postgres
+from deploy.scale.traffic import burst, converse
+from scripts.stack import Databases as StackDatabases
+from scripts.stack import Ports, Stack, _refuse_port_in_use
+
+DATABASES = ("scale_rasa", "scale_channels", "scale_backend")
+START_TIMEOUT = 600.0  # two Rasa servers load the model at once, on a possibly busy machine
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--conversations", type=int, default=60)
+    parser.add_argument("--concurrency", type=int, default=20, help="conversations talking at once")
+    parser.add_argument("--bursts", type=int, default=3, help="race-check bursts per route")
+    parser.add_argument("--burst-size", type=int, default=12, help="messages sent at once in a burst")
+    args = parser.parse_args()
+
+    databases = prepare_databases()
+    configs = topology.write_configs(BUILD, databases)
+    for old_log in (BUILD / "logs").glob("*.log"):
+        old_log.unlink()  # each report reads this run's logs only
+    print("Starting Redis, nginx, the backend, 2 action servers, 2 Rasa servers, 2 channel services…")
+    with infrastructure(configs), running(databases, configs) as stack:
+        before, started = cpu_seconds(stack.pids()), time.monotonic()
+        conversations = asyncio.run(talk(args.conversations, args.concurrency))
+        seconds = time.monotonic() - started
+        cpu = {name: used - before.get(name, 0.0) for name, used in cpu_seconds(stack.pids()).items()}
+        bursts = asyncio.run(race_bursts(args.bursts, args.burst_size))
+    log = BUILD / "logs" / "nginx-access.log"
+    outcome = Outcome(conversations, seconds, bursts, databases, log, cpu)
+    verdict = judge(outcome)
+    print(render(outcome, verdict))
+    return 0 if verdict.passed else 1
+
+
+def prepare_databases() -> Databases:
+    """scripts/ci_postgres.sh's cluster, one empty database per service."""
+    urls = []
+    for name in DATABASES:
+        env = {**os.environ, "PG_TEST_DB": name}
+        url = subprocess.run(
+            [str(ROOT / "scripts/ci_postgres.sh")], env=env, check=True, capture_output=True, text=True
+        ).stdout.strip()
+        urls.append(url)
+        _empty(Postgres(url))
+    return Databases(*(Postgres(url) for url in urls))
+
+
+def _empty(database: Postgres) -> None:
+    """Drops everything of an earlier run (the role owns the database, so it may)."""
+    with psycopg.connect(database.libpq, autocommit=True) as connection:
+        connection.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        connection.execute("CREATE SCHEMA public")
+
+
+@contextlib.contextmanager
+def infrastructure(configs: dict[str, Path]) -> Iterator[None]:
+    """Redis and nginx as the current user, on the topology's ports, stopped on exit."""
+    subprocess.run([str(ROOT / "scripts/ci_redis_nginx.sh")], check=True)
+    logs = BUILD / "logs"
+    processes: list[subprocess.Popen] = []
+    try:
+        _refuse_port_in_use("redis", topology.REDIS)
+        processes.append(_spawn([_program("redis-server"), str(configs["redis"])], logs / "redis.log"))
+        _wait(lambda: _redis_answers(topology.REDIS), "redis")
+        _refuse_port_in_use("nginx", topology.ENTRY)
+        nginx = [_program("nginx"), "-e", str(logs / "nginx-error.log"), "-c", str(configs["nginx"])]
+        subprocess.run([*nginx, "-t", "-q"], check=True)
+        processes.append(_spawn([*nginx, "-g", "daemon off;"], logs / "nginx.log"))
+        _wait(lambda: _http_ok(f"{topology.local(topology.ENTRY)}/nginx-health"), "nginx")
+        yield
+    finally:
+        for process in reversed(processes):
+            _stop(process)
+
+
+@contextlib.contextmanager
+def running(databases: Databases, configs: dict[str, Path]) -> Iterator[Stack]:
+    """The backend (demo data), action servers, Rasa servers and channel services, health-checked."""
+    rasa_python = topology.RASA_PYTHON
+    subprocess.run(
+        [rasa_python, str(topology.HERE / "tracker_tables.py"), str(configs["rasa-1"])],
+        cwd=topology.BOT,
+        check=True,
+        capture_output=True,
+    )
+    stack = Stack(
+        Ports(),
+        StackDatabases(folder=BUILD, backend_url=databases.backend.url),
+        START_TIMEOUT,
+        topology=topology.services(databases, configs),
+    )
+    stack.clear_logs()
+    stack.load_demo_data()
+    try:
+        stack.start("backend")
+        stack.start("actions-1", "actions-2")
+        stack.start("rasa-1", "rasa-2")
+        stack.start("channels-1", "channels-2")
+        yield stack
+    finally:
+        stack.stop()
+
+
+async def talk(count: int, concurrency: int) -> list:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(number: int):
+        async with gate:
+            return await converse(number)
+
+    return list(await asyncio.gather(*(one(n) for n in range(count))))
+
+
+async def race_bursts(count: int, size: int) -> list:
+    """The same bursts through the round-robin route and the sticky one, one after the other."""
+    found = []
+    for _ in range(count):
+        found.append(await burst(topology.local(topology.RASA_ROUND_ROBIN), "round-robin", size, False))
+        found.append(await burst(topology.local(topology.RASA_STICKY), "sticky", size, True))
+    return found
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU time (user + system) each process has used so far, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for name, pid in pids.items():
+        with contextlib.suppress(OSError):
+            # Fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            used[name] = (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
+def _program(name: str) -> str:
+    """Debian puts nginx in /usr/sbin, which a normal user's PATH may lack."""
+    for folder in (*os.environ.get("PATH", "").split(os.pathsep), "/usr/sbin", "/usr/bin"):
+        candidate = Path(folder) / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    raise FileNotFoundError(f"{name} not found (scripts/ci_redis_nginx.sh installs it)")
+
+
+def _spawn(command: list[str], log: Path) -> subprocess.Popen:
+    with log.open("a") as output:
+        return subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _wait(ready, name: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready():
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"{name} did not start within {timeout:.0f} s; see {BUILD / 'logs'}")
+
+
+def _redis_answers(port: int) -> bool:
+    import socket
+
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+        s.sendall(b"PING\r\n")
+        return s.recv(16).startswith(b"+PONG")
+    return False
+
+
+def _http_ok(url: str) -> bool:
+    import httpx
+
+    with contextlib.suppress(httpx.HTTPError):
+        return httpx.get(url, timeout=1).status_code == 200
+    return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())
