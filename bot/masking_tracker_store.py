@@ -35,6 +35,7 @@ from common.logs import mask, mask_every_handler  # noqa: E402
 # Slots that may hold what a person typed: masked whatever their value (other slots hold ids,
 # positions and flags, which masking could corrupt: a verification id may contain a digit run).
 PERSONAL_SLOTS = frozenset({"pesel", "email", "username", "verification_code"})
+PERSONAL_ENTITIES = frozenset({"pesel", "email"})
 
 
 def masked_event(data: dict[str, Any]) -> dict[str, Any]:
@@ -75,7 +76,16 @@ def _masked_user_event(data: dict[str, Any]) -> dict[str, Any]:
 def _masked_entities(entities: Any) -> Any:
     if not isinstance(entities, list):
         return entities
-    return [_with_masked(e, "value", "text") if isinstance(e, dict) else e for e in entities]
+    return [_masked_entity(e) if isinstance(e, dict) else e for e in entities]
+
+
+def _masked_entity(entity: dict[str, Any]) -> dict[str, Any]:
+    masked = _with_masked(entity, "value", "text")
+    if entity.get("entity") in PERSONAL_ENTITIES and "value" in entity:
+        # The whole value, whatever its shape: the model may take fragments ("600" of a phone
+        # number) for a PESEL, which no pattern would recognise.
+        masked["value"] = f"<{entity['entity']}>"
+    return masked
 
 
 def _with_masked(data: dict[str, Any], *keys: str) -> dict[str, Any]:

@@ -6,7 +6,9 @@ token instead, so that the backend authorises (and audits) the person, not the s
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -62,6 +64,20 @@ class BackendClient:
         return await self._call(
             "POST", "/v1/staff/lookups", json={"pesel": pesel}, headers=_bearer(staff_token)
         )
+
+    # personal data: a person's request to be forgotten (the staff member's, audited, or the
+    # service's for the command line), and the retention period
+
+    async def forget_conversation(self, conversation_id: str, staff_token: str | None = None) -> int:
+        """Deletes the conversation's tickets with their messages; returns how many."""
+        path = f"/v1/conversations/{quote(conversation_id, safe='')}/tickets"
+        headers = None if staff_token is None else _bearer(staff_token)
+        return int((await self._call("DELETE", path, headers=headers))["deleted"])
+
+    async def purge_tickets(self, closed_before: datetime) -> int:
+        """Deletes the tickets closed before that time with their messages; returns how many."""
+        params = {"closed_before": closed_before.isoformat()}
+        return int((await self._call("DELETE", "/v1/tickets", params=params))["deleted"])
 
     async def _call(
         self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any

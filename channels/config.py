@@ -42,4 +42,8 @@ class Settings(BaseSettings):
     telegram_base_url: str = "https://api.telegram.org/bot"
     telegram_base_file_url: str = "https://api.telegram.org/file/bot"
     # Webhook mode: Telegram posts to {channels_public_url}/telegram/webhook with this secret header.
+    # How long conversations are kept (here, in Rasa's tracker store and the backend's closed
+    # tickets) before `python -m channels.retention purge` deletes them.
+    conversation_retention_days: int = 90
+
     telegram_webhook_secret: str = ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -144,6 +144,30 @@ class Store:
             )
             session.commit()
 
+    def forget(self, conversation_id: str) -> int:
+        """Deletes the conversation and its messages (a person's request); returns how many messages."""
+        with self._sessions() as session:
+            _zero_deleted_rows(session)
+            deleted = session.execute(delete(Message).where(Message.conversation_id == conversation_id))
+            session.execute(delete(Conversation).where(Conversation.id == conversation_id))
+            session.commit()
+            return deleted.rowcount
+
+    def purge(self, before: datetime) -> tuple[int, int]:
+        """Deletes the messages written before `before`, then the conversations left without any
+        that have not changed since (none handed off); returns (messages, conversations)."""
+        with self._sessions() as session:
+            _zero_deleted_rows(session)
+            messages = session.execute(delete(Message).where(Message.created_at < before)).rowcount
+            emptied = (
+                delete(Conversation)
+                .where(Conversation.updated_at < before, Conversation.state != "handoff")
+                .where(~select(Message.id).where(Message.conversation_id == Conversation.id).exists())
+            )
+            conversations = session.execute(emptied).rowcount
+            session.commit()
+            return messages, conversations
+
     def _update(self, conversation_id: str, **values: object) -> None:
         with self._sessions() as session:
             session.execute(
@@ -152,3 +176,9 @@ class Store:
                 .values(**values, updated_at=utc_now())
             )
             session.commit()
+
+
+def _zero_deleted_rows(session: Session) -> None:
+    # SQLite keeps deleted rows' bytes in free pages unless told to overwrite them.
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("PRAGMA secure_delete = ON"))

@@ -42,6 +42,7 @@ def a_turn() -> list:
     entities = [
         {"entity": "pesel", "value": PESEL, "start": 12, "end": 23},
         {"entity": "email", "value": EMAIL},
+        {"entity": "pesel", "value": "600"},  # the model's fragment of a phone number
     ]
     return [
         ActionExecuted("action_listen"),
@@ -63,7 +64,7 @@ def test_nothing_personal_reaches_the_database(store):
         assert raw not in rows
     user = json.loads(stored_rows(store)[1])
     assert user["text"] == user["parse_data"]["text"] == "my PESEL is <pesel>, mail <email>, phone <phone>"
-    assert [e["value"] for e in user["parse_data"]["entities"]] == ["<pesel>", "<email>"]
+    assert [e["value"] for e in user["parse_data"]["entities"]] == ["<pesel>", "<email>", "<pesel>"]
     assert user["metadata"] == {"channel": "web", "note": user["text"]}
     assert VERIFICATION_ID in rows and "olena_k85" in rows and "ikp_login" in rows
 
@@ -75,7 +76,7 @@ def test_the_next_turn_reads_the_masked_record_and_appends_only_its_own_events(s
     assert read.get_slot("pesel") == "<pesel>"
     assert read.get_slot("verification_id") == VERIFICATION_ID
     assert read.latest_message.text == "my PESEL is <pesel>, mail <email>, phone <phone>"
-    assert [e["value"] for e in read.latest_message.entities] == ["<pesel>", "<email>"]
+    assert [e["value"] for e in read.latest_message.entities] == ["<pesel>", "<email>", "<pesel>"]
     assert len(read.events) == len(tracker.events)
 
     read.update(user_message(f"again {PESEL}", []))

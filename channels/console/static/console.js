@@ -21,6 +21,9 @@ const TEXTS = {
     reply_label: "Twoja odpowiedź",
     send: "Wyślij",
     hand_back: "Oddaj botowi",
+    forget: "Usuń rozmowę tej osoby",
+    forget_confirm: "Usunąć całą rozmowę tej osoby: wiadomości, zapis bota i zgłoszenia? Tego nie da się cofnąć. Usunięcie zostanie zapisane w dzienniku audytu.",
+    forgotten: "Rozmowa została usunięta: wiadomości, zapis bota i zgłoszenia.",
     conversation_closed: "Ta rozmowa nie jest już u konsultanta.",
     no_conversation: "Tej rozmowy nie prowadzi ten serwis: nie ma jej przebiegu.",
     lookup_title: "Wyszukaj osobę",
@@ -114,6 +117,9 @@ const TEXTS = {
     reply_label: "Your reply",
     send: "Send",
     hand_back: "Hand back to the bot",
+    forget: "Delete this person's conversation",
+    forget_confirm: "Delete this person's whole conversation: messages, the bot's record and tickets? This cannot be undone. The deletion is recorded in the audit log.",
+    forgotten: "The conversation has been deleted: messages, the bot's record and tickets.",
     conversation_closed: "This conversation is no longer with the helpdesk.",
     no_conversation: "This conversation is not run by this service: there is no transcript.",
     lookup_title: "Look up a person",
@@ -433,6 +439,7 @@ function renderQueue() {
 
 function openTicket(id) {
   state.current = { id, lastId: 0, ticket: null, conversation: null };
+  $("forgotten").hidden = true;
   $("transcript").replaceChildren();
   $("reply-text").value = "";
   $("conversation-error").textContent = "";
@@ -532,6 +539,26 @@ function sendReply(event) {
 
 function handBack() {
   changeTicket("hand-back", (id) => api("POST", `/tickets/${id}/hand-back`));
+}
+
+// A person's request to be forgotten: after a confirmation, the conversation is deleted everywhere
+// (the backend audits who did it); its ticket is gone, so the view goes back to the queue.
+async function forgetConversation() {
+  const ticket = state.current?.ticket;
+  if (!ticket || !window.confirm(t("forget_confirm"))) return;
+  $("conversation-error").textContent = "";
+  $("forget").disabled = true;
+  try {
+    await api("POST", `/conversations/${encodeURIComponent(ticket.conversation_id)}/forget`);
+    state.current = null;
+    renderConversation();
+    $("forgotten").hidden = false;
+    loadQueue();
+  } catch (error) {
+    if (error.status !== 401) $("conversation-error").textContent = errorText(error);
+  } finally {
+    $("forget").disabled = false;
+  }
 }
 
 // Live updates: the socket only says which conversation changed; the page asks the API again.
@@ -718,6 +745,7 @@ function start() {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) sendReply(event);
   });
   $("hand-back").addEventListener("click", handBack);
+  $("forget").addEventListener("click", forgetConversation);
   $("lookup-form").addEventListener("submit", lookUp);
   $("failures-language").addEventListener("change", renderFailures);
   $("failures-refresh").addEventListener("click", loadFailures);
