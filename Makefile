@@ -17,7 +17,7 @@ RASA_INPUTS := $(shell find bot/config.yml bot/domain bot/data bot/components -t
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: print-pythons help setup run train generate check-knowledge validate test test-unit test-backend test-actions test-components test-stories test-e2e test-channels scale-test chat eval eval-ablation lint format clean
+.PHONY: print-pythons help setup run train generate check-knowledge validate test test-unit test-backend test-actions test-components test-stories test-e2e test-channels scale-test chat eval eval-ablation bench soak lint format clean
 
 help:
 	@echo "make run    - set up, train if needed, start the whole stack; prints the chat and console URLs"
@@ -27,6 +27,8 @@ help:
 	@echo "make train  - train the model (only when its inputs changed)"
 	@echo "make eval   - NLU evaluation: this pipeline vs Rasa's stock pipeline on the held-out set"
 	@echo "make eval-ablation - the same, plus variants of this pipeline that each change one of its choices"
+	@echo "make bench  - benchmark: NLU quality, latency and throughput under load, memory, training (vs stock)"
+	@echo "make soak   - steady load through the channel service for SOAK_MINUTES (default 20)"
 
 setup: $(VENV)/.installed $(RASA_VENV)/.installed
 
@@ -107,6 +109,15 @@ eval: setup
 eval-ablation: setup
 	$(PY) -m knowledge.build --check
 	cd bot && $(RASA_PY) ../scripts/eval_nlu.py --ablation
+
+# A benchmark, not a test: prints figures and writes bench/results/<date>/report.md, never fails on a
+# threshold. The NLU figures are make eval's; BENCH_STEP_SECONDS (default 45) bounds each load step.
+bench: train eval
+	$(PY) -m bench
+
+# Steady load through the channel service for SOAK_MINUTES (default 20); report in bench/results/.
+soak: train
+	$(PY) -m bench soak
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

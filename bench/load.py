@@ -1,0 +1,135 @@
+"""One load step: Locust, headless, in a process of its own, for a bounded time; its figures.
+
+Users start over a few seconds (not all in the same instant) and the figures are reset once
+they all run (`--reset-stats`), so a step measures its steady state only.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCUST = ROOT / ".venv" / "bin" / "locust"
+LOCUSTFILE = ROOT / "bench" / "locustfile.py"
+RAMP_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the load goes: the path's name in the report, its Locust user class, its URL."""
+
+    name: str
+    user_class: str
+    url: str
+
+
+@dataclass(frozen=True)
+class StepResult:
+    target: str
+    users: int
+    think: str  # "1-3" (paced like a person) or "0" (saturating)
+    seconds: float
+    messages: int
+    failures: int
+    per_second: float
+    p50: float
+    p95: float
+    p99: float
+    mean: float
+
+
+def run(target: Target, users: int, seconds: float, think: str, csv_prefix: Path) -> StepResult:
+    """Runs `users` simulated people against `target` for `seconds` (after the ramp)."""
+    ramp = min(RAMP_SECONDS, users)
+    command = [
+        str(LOCUST),
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "--users",
+        str(users),
+        "--spawn-rate",
+        str(users / ramp),
+        "--run-time",
+        f"{int(seconds + ramp)}s",
+        "--stop-timeout",
+        "5",
+        "--host",
+        target.url,
+        "--csv",
+        str(csv_prefix),
+        "--reset-stats",
+        "--only-summary",
+        "--loglevel",
+        "ERROR",
+        "--exit-code-on-error",
+        "0",
+        target.user_class,
+    ]
+    csv_prefix.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "BENCH_THINK": think, "PYTHONPATH": str(ROOT)}
+    with csv_prefix.with_suffix(".log").open("w") as log:
+        subprocess.run(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=True,
+            timeout=seconds + ramp + 60,
+        )
+    return read(target.name, users, think, seconds, csv_prefix)
+
+
+def read(target: str, users: int, think: str, seconds: float, csv_prefix: Path) -> StepResult:
+    """The "message" row of Locust's stats, and the failures of every row (connects too)."""
+    with Path(f"{csv_prefix}_stats.csv").open(newline="") as stats:
+        rows = {row["Name"]: row for row in csv.DictReader(stats)}
+    message = rows.get("message")
+    total = rows["Aggregated"]
+
+    def number(key: str) -> float:
+        return float(message[key]) if message and message[key] not in ("", "N/A") else 0.0
+
+    return StepResult(
+        target=target,
+        users=users,
+        think=think,
+        seconds=seconds,
+        messages=int(number("Request Count")),
+        failures=int(total["Failure Count"]),
+        per_second=number("Requests/s"),
+        p50=number("50%"),
+        p95=number("95%"),
+        p99=number("99%"),
+        mean=number("Average Response Time"),
+    )
+
+
+def history(csv_prefix: Path) -> list[dict[str, float]]:
+    """The aggregated figures Locust wrote each second (for a soak run's plot over time)."""
+    points = []
+    with Path(f"{csv_prefix}_stats_history.csv").open(newline="") as file:
+        for row in csv.DictReader(file):
+            if row["Name"] != "Aggregated" or row["95%"] in ("", "N/A"):
+                continue
+            points.append(
+                {
+                    "timestamp": float(row["Timestamp"]),
+                    "users": float(row["User Count"]),
+                    "p95": float(row["95%"]),
+                    "per_second": float(row["Requests/s"]),
+                    "failures": float(row["Total Failure Count"]),
+                }
+            )
+    return points
+
+
+def pause() -> None:
+    """Lets the servers finish what the previous step left in flight."""
+    time.sleep(3)
