@@ -16,6 +16,7 @@ from deploy.scale.topology import Databases
 from deploy.scale.traffic import Burst, Conversation
 
 WEBHOOK = ("POST", "/webhooks/rest/webhook")
+RASA_POOL = "rasa (sticky; with the race check's)"
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def judge(outcome: Outcome) -> Verdict:
     findings, failed = Findings(), []
     for conversation in outcome.conversations:
         sent = [turn.sent for turn in conversation.turns]
-        received = [[m["text"] for m in turn.replies if m["author"] != "user"] for turn in conversation.turns]
+        received = _received(conversation)
         findings.add(check_conversation(trackers.get(conversation.id, []), sent, received))
         failed += [f"{conversation.id}: {t.error}" for t in conversation.turns if t.error]
         failed += [
@@ -65,7 +66,7 @@ def judge(outcome: Outcome) -> Verdict:
         stored=_stored(outcome.databases.channels, [c.id for c in outcome.conversations]),
         spread={
             "channels": served(log[topology.ENTRY], "GET", "/widget/ws"),
-            "rasa": served(log[topology.RASA_STICKY], *WEBHOOK),
+            RASA_POOL: served(log[topology.RASA_STICKY], *WEBHOOK),
             "actions": served(log[topology.ACTIONS], "POST", "/webhook"),
             "rasa (round robin, race check)": served(log[topology.RASA_ROUND_ROBIN], *WEBHOOK),
         },
@@ -75,6 +76,16 @@ def judge(outcome: Outcome) -> Verdict:
     )
     verdict.problems = _problems(outcome, verdict)
     return verdict
+
+
+def _received(conversation: Conversation) -> list[list[str]]:
+    """The bot's texts for each turn: its replies, and what came late (in the next turn's history)."""
+    turns = conversation.turns
+    found = []
+    for number, turn in enumerate(turns):
+        late = turns[number + 1].late if number + 1 < len(turns) else []
+        found.append([m["text"] for m in [*turn.replies, *late] if m["author"] != "user"])
+    return found
 
 
 def _races(outcome: Outcome) -> dict[str, Findings]:
@@ -95,18 +106,19 @@ def _refused(bursts: list[Burst]) -> dict[str, int]:
 def _problems(outcome: Outcome, verdict: Verdict) -> list[str]:
     problems = []
     turns = sum(len(c.turns) for c in outcome.conversations)
-    replies = sum(
-        1 for c in outcome.conversations for t in c.turns for m in t.replies if m["author"] != "user"
-    )
+    late = _late(outcome)
+    replies = _replies(outcome) + late  # every message stored was received, on time or late
     if not verdict.findings.clean:
         problems.append("trackers incomplete, duplicated or out of order")
     if verdict.failed_turns:
         problems.append(f"{len(verdict.failed_turns)} turns failed")
+    if late:
+        problems.append(f"{late} messages arrived after their turn had been answered")
     if verdict.stored.get("user", 0) != turns or sum(verdict.stored.values()) != turns + replies:
         problems.append(
             f"the channel service stored {verdict.stored}, the people sent {turns} and got {replies}"
         )
-    for pool in ("channels", "rasa", "actions"):
+    for pool in ("channels", RASA_POOL, "actions"):
         if len(verdict.spread[pool]) < 2:
             problems.append(f"{pool}: not spread over both instances ({verdict.spread[pool]})")
     if verdict.unsticky:
@@ -117,6 +129,14 @@ def _problems(outcome: Outcome, verdict: Verdict) -> list[str]:
     if not sticky.clean or verdict.refused.get("sticky"):
         problems.append("a burst on the sticky route lost, duplicated or interleaved messages")
     return problems
+
+
+def _replies(outcome: Outcome) -> int:
+    return sum(1 for c in outcome.conversations for t in c.turns for m in t.replies if m["author"] != "user")
+
+
+def _late(outcome: Outcome) -> int:
+    return sum(len(t.late) for c in outcome.conversations for t in c.turns)
 
 
 def _trackers(database: topology.Postgres, senders: list[str]) -> dict[str, list[Event]]:
@@ -139,7 +159,7 @@ def _stored(database: topology.Postgres, conversation_ids: list[str]) -> dict[st
 def render(outcome: Outcome, verdict: Verdict) -> str:
     conversations = outcome.conversations
     turns = sum(len(c.turns) for c in conversations)
-    replies = sum(1 for c in conversations for t in c.turns for m in t.replies if m["author"] != "user")
+    replies = _replies(outcome)
     languages = sorted({c.language for c in conversations})
     f = verdict.findings
     lines = [
@@ -149,7 +169,7 @@ def render(outcome: Outcome, verdict: Verdict) -> str:
         f"({turns / outcome.seconds:.1f} user messages/s through 2 Rasa servers)",
         f"  lost {f.lost}, duplicated {f.duplicated}, out of order {f.out_of_order}, "
         f"broken turns {f.broken_turns}, replies differing from the tracker {f.reply_mismatches}, "
-        f"failed turns {len(verdict.failed_turns)}",
+        f"failed turns {len(verdict.failed_turns)}, late messages {_late(outcome)}",
         f"  channel service's messages: {dict(sorted(verdict.stored.items()))}",
         "  served by:",
         *[f"    {pool:32} {_instances(counts)}" for pool, counts in verdict.spread.items()],

@@ -58,6 +58,9 @@ def script(number: int) -> tuple[str, list[Step]]:
 class Turn:
     sent: str  # what Rasa receives: the text, or the button's payload
     replies: list[dict[str, Any]] = field(default_factory=list)  # stored messages after it
+    # Messages stored after the turn before had been answered (found in this socket's history):
+    # a reply that came late, or a second answer to one message.
+    late: list[dict[str, Any]] = field(default_factory=list)
     error: str = ""
 
 
@@ -82,11 +85,11 @@ async def converse(number: int, base: str = f"ws://127.0.0.1:{ENTRY}") -> Conver
         conversation.turns.append(turn)
         url = f"{base}/widget/ws?session={conversation.session}&lang={language}"
         try:
-            turn.replies = await asyncio.wait_for(_turn(url, last_id, frame), TURN_TIMEOUT)
+            turn.late, turn.replies = await asyncio.wait_for(_turn(url, last_id, frame), TURN_TIMEOUT)
         except (TimeoutError, OSError, ValueError) as error:
             turn.error = f"{type(error).__name__}: {error}"
             return conversation  # the rest of its turns would depend on the lost one
-        last_id = max(m["id"] for m in turn.replies)
+        last_id = max(m["id"] for m in [*turn.late, *turn.replies])
         buttons = [b for m in turn.replies for b in m.get("buttons") or []]
     return conversation
 
@@ -104,26 +107,29 @@ def _frame(kind: str, value: str, buttons: list[dict[str, str]]) -> tuple[dict[s
     return {"type": "message", "text": value}, value
 
 
-async def _turn(url: str, after: int, frame: dict[str, str]) -> list[dict[str, Any]]:
-    """Sends one message on a fresh socket; returns the messages stored after `after` up to and
-    including the bot's answer (the person's own message first)."""
+async def _turn(
+    url: str, after: int, frame: dict[str, str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Sends one message on a fresh socket. Returns the history after `after` (empty unless
+    something came late) and the messages stored after it up to and including the bot's answer
+    (the person's own message first)."""
     async with connect(url, open_timeout=30, close_timeout=5) as socket:
         await socket.send(json.dumps({"type": "hello", "after": after}))
+        history: list[dict[str, Any]] | None = None
         received: list[dict[str, Any]] = []
-        sent = False
         while True:
             data = json.loads(await socket.recv())
             if data["type"] != "messages":
                 continue
-            if not sent:  # the history after `after`: empty, this person writes one turn at a time
+            if history is None:  # the first frame answers the hello
+                history = data["messages"]
                 await socket.send(json.dumps(frame))
-                sent = True
                 continue
             received += data["messages"]
             authors = [m["author"] for m in received]
             # The bot's replies to a turn are stored in one commit, so they arrive together.
             if "user" in authors and authors[-1] != "user":
-                return received
+                return history, received
 
 
 @dataclass(frozen=True)
