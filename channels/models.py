@@ -24,6 +24,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# The largest id a row can have (INTEGER on PostgreSQL; SQLite's is larger): ids from outside beyond
+# it are refused before they reach a query, which would fail on them.
+MAX_ID = 2**31 - 1
+
+
 class Base(DeclarativeBase):
     pass
 

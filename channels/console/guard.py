@@ -19,6 +19,7 @@ from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
 from channels.backend_client import BackendError
 from channels.rasa_client import RasaUnavailable
@@ -121,6 +122,11 @@ class ConsoleRoute(APIRoute):
                 response = await handle(request)
             except (ConsoleError, BackendError, RasaUnavailable, RequestValidationError) as error:
                 return _answer(error)
+            except HTTPException as error:
+                # FastAPI's own 400 for a body it cannot decode at all (not UTF-8), in the same shape.
+                if error.status_code != 400:
+                    raise
+                return error_response(400, "invalid_request", "The request body is not JSON in UTF-8.")
             # Transcripts and lookups hold personal data: no cache keeps a copy.
             response.headers["Cache-Control"] = "no-store"
             return response

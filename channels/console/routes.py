@@ -12,10 +12,20 @@ import asyncio
 import contextlib
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, WebSocket, WebSocketDisconnect
+import fastapi
+from fastapi import (
+    APIRouter,
+    Depends,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    WebSocket,
+    WebSocketDisconnect,
+)
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
@@ -34,7 +44,7 @@ from channels.console.guard import (
 )
 from channels.conversations import MAX_TEXT, ConversationService
 from channels.deps import ServiceDep, SettingsDep
-from channels.models import Conversation, Message, utc_now
+from channels.models import MAX_ID, Conversation, Message, utc_now
 
 STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = {"console.js": "text/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8"}
@@ -55,6 +65,9 @@ CLOSE_TRY_LATER = 1013
 # The page and its assets stay out of the OpenAPI document; the JSON API is in it (the fuzz
 # tests read it from there).
 router = APIRouter()
+# Ids no row can have are refused (422) before a query would fail on them.
+TicketId = Annotated[int, fastapi.Path(ge=1, le=MAX_ID)]
+After = Annotated[int, Query(ge=0, le=MAX_ID)]
 api = APIRouter(
     prefix="/console/api",
     tags=["console"],
@@ -115,7 +128,7 @@ async def queue(token: StaffToken, service: ServiceDep) -> dict[str, Any]:
 
 @api.get("/tickets/{ticket_id}")
 async def transcript(
-    ticket_id: int, token: StaffToken, service: ServiceDep, after: int = 0
+    ticket_id: TicketId, token: StaffToken, service: ServiceDep, after: After = 0
 ) -> dict[str, Any]:
     """The ticket and its conversation's messages after `after` (the page asks again on every
     live update, with the last id it has).
@@ -143,7 +156,7 @@ class Reply(BaseModel):
 
 
 @api.post("/tickets/{ticket_id}/replies", status_code=201)
-async def reply(ticket_id: int, body: Reply, token: StaffToken, service: ServiceDep) -> dict[str, Any]:
+async def reply(ticket_id: TicketId, body: Reply, token: StaffToken, service: ServiceDep) -> dict[str, Any]:
     text = body.text.strip()
     if not text:
         raise ConsoleError(422, "empty_reply", "Write a reply first.")
@@ -153,7 +166,7 @@ async def reply(ticket_id: int, body: Reply, token: StaffToken, service: Service
 
 
 @api.post("/tickets/{ticket_id}/hand-back")
-async def hand_back(ticket_id: int, token: StaffToken, service: ServiceDep) -> dict[str, str]:
+async def hand_back(ticket_id: TicketId, token: StaffToken, service: ServiceDep) -> dict[str, str]:
     await service.hand_back(ticket_id, token)
     return {"state": "bot"}
 
@@ -171,6 +184,7 @@ async def lookup(body: Lookup, token: StaffToken, service: ServiceDep) -> dict[s
     # Staff may type the number in groups ("850703 12345"); the backend checks the rest.
     return await service.backend.lookup("".join(body.pesel.split()), token)
 
+
 @api.post("/conversations/{conversation_id}/forget")
 async def forget(
     conversation_id: str, token: StaffToken, service: ServiceDep, settings: SettingsDep
@@ -182,7 +196,6 @@ async def forget(
     )
     service.hub.publish(conversation_id, {"type": "state", "state": "bot"})
     return deleted.as_json()
-
 
 
 @api.get("/failures")

@@ -11,7 +11,7 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from channels.models import Message
+from channels.models import MAX_ID, Message
 from channels.store import Store, conversation_id
 
 CHANNEL = "telegram"
@@ -25,7 +25,9 @@ def callback_data(message_id: int, index: int) -> str:
 def parse_callback_data(data: str | None) -> tuple[int, int] | None:
     """(message id, button index) from callback data, or None when it is not ours."""
     match = _CALLBACK_DATA.fullmatch(data or "")
-    return (int(match[1]), int(match[2])) if match else None
+    if match is None or int(match[1]) > MAX_ID:
+        return None
+    return int(match[1]), int(match[2])
 
 
 def keyboard(message: Message) -> InlineKeyboardMarkup | None:

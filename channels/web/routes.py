@@ -52,7 +52,7 @@ from starlette.websockets import WebSocketDisconnected
 
 from channels.conversations import ConversationService
 from channels.deps import SettingsDep
-from channels.models import Message
+from channels.models import MAX_ID, Message
 from channels.store import Store
 from channels.texts import LANGUAGES, language_or_default, widget_labels
 
@@ -270,7 +270,7 @@ def _hello_after(frame: dict[str, Any]) -> int:
     if frame.get("type") != "hello":
         raise ProtocolError(status.WS_1008_POLICY_VIOLATION, "hello first")
     # bool is an int in Python, but true is no message id.
-    if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+    if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= MAX_ID:
         raise ProtocolError(status.WS_1008_POLICY_VIOLATION, "after: a message id")
     return after
 
