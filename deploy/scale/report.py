@@ -172,7 +172,7 @@ def render(outcome: Outcome, verdict: Verdict) -> str:
         f"failed turns {len(verdict.failed_turns)}, late messages {_late(outcome)}",
         f"  channel service's messages: {dict(sorted(verdict.stored.items()))}",
         "  served by:",
-        *[f"    {pool:32} {_instances(counts)}" for pool, counts in verdict.spread.items()],
+        *[f"    {pool:38} {_instances(counts)}" for pool, counts in verdict.spread.items()],
         f"  sticky route: conversations on more than one Rasa server: {verdict.unsticky}",
         f"  CPU seconds per user message: {_cpu_per_message(outcome.cpu, turns)}",
         "",
@@ -205,8 +205,13 @@ def _instances(counts: dict[str, Any]) -> str:
 
 def _race_line(route: str, verdict: Verdict) -> str:
     found = verdict.races.get(route, Findings())
-    return (
-        f"  {route:12} refused (HTTP error) {verdict.refused.get(route, 0)}, accepted but lost {found.lost}, "
+    refused = verdict.refused.get(route, 0)
+    line = (
+        f"  {route:12} refused (HTTP error) {refused}, accepted but lost {found.lost}, "
         f"duplicated {found.duplicated}, broken turns {found.broken_turns} "
         f"({found.user_messages} user messages in the trackers)"
     )
+    if route == "round-robin" and found.clean and not refused:
+        # Not a failure: the race needs both servers inside the same few milliseconds.
+        line += "; the race did not show this time"
+    return line
