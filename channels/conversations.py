@@ -51,7 +51,7 @@ class ConversationService:
         self.rasa = rasa
         self.backend = backend
         self.hub = hub
-        self.flood = flood or FloodGuard()
+        self.flood = flood if flood is not None else FloodGuard()
         # Channels whose messages are pushed by the service; the widget reads its messages itself.
         self.deliverers: dict[str, Deliverer] = {}
 

@@ -56,7 +56,9 @@ class FloodGuard:
         # Least recently active first.
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
-    def __len__(self) -> int:
+    @property
+    def tracked(self) -> int:
+        """How many conversations' buckets are in memory."""
         return len(self._buckets)
 
     def check(self, key: str) -> Pace:

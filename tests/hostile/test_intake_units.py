@@ -3,6 +3,7 @@ commands, and the flood guard on a clock the test moves."""
 
 import pytest
 
+from channels.conversations import ConversationService
 from channels.intake import MENU_PAYLOADS, clean, is_command
 from channels.ratelimit import FloodGuard, Pace
 from channels.telegram.handlers import COMMANDS, UNKNOWN_COMMAND
@@ -68,10 +69,10 @@ def test_memory_holds_only_conversations_that_have_not_rested_and_never_more_tha
     guard = FloodGuard(burst=2, per_minute=60, tracked=100, clock=clock)
     for n in range(1000):
         guard.check(f"c{n}")
-    assert len(guard) == 100
+    assert guard.tracked == 100
     clock.now += 2  # every bucket has filled up again
     guard.check("late")
-    assert len(guard) == 1
+    assert guard.tracked == 1
 
 
 def test_forgetting_the_least_recently_active_only_ever_lets_a_message_through():
@@ -87,3 +88,9 @@ def test_forgetting_the_least_recently_active_only_ever_lets_a_message_through()
 def test_a_limit_that_would_refuse_everything_is_refused(arguments):
     with pytest.raises(ValueError):
         FloodGuard(**arguments)
+
+
+def test_the_service_keeps_the_guard_it_is_given_even_before_it_tracks_anyone():
+    guard = FloodGuard(burst=1)
+    service = ConversationService(None, None, None, None, guard)  # type: ignore[arg-type]
+    assert service.flood is guard
