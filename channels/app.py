@@ -38,20 +38,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(upgrade_with_alembic, engine, MIGRATIONS, _MIGRATION_LOCK_ID)
-        rasa = RasaClient(settings.rasa_url, settings.rasa_token, settings.rasa_timeout_seconds)
+        rasa = RasaClient(
+            settings.rasa_url, settings.rasa_token, settings.rasa_timeout_seconds, settings.actions_url
+        )
         backend = BackendClient(settings.backend_url, settings.backend_service_token)
         flood = FloodGuard(
             settings.channels_rate_limit_burst,
             settings.channels_rate_limit_per_minute,
             settings.channels_rate_limit_tracked,
         )
-        service = ConversationService(Store(make_session_factory(engine)), rasa, backend, Hub(), flood)
+        store = Store(make_session_factory(engine))
+        # A turn lasts at most Rasa's timeout: a waiting message older than two of them was cut off.
+        orphaned_after = 2 * settings.rasa_timeout_seconds + 5
+        service = ConversationService(store, rasa, backend, Hub(), flood, orphaned_after)
         app.state.service = service
         async with contextlib.AsyncExitStack() as stack:
             if settings.telegram_bot_token:
                 from channels.telegram.runner import running_telegram
 
                 await stack.enter_async_context(running_telegram(app, settings, service))
+            await stack.enter_async_context(_answering_kept(service, settings.kept_retry_seconds))
             yield
         await rasa.close()
         await backend.close()
@@ -67,3 +73,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, web, console):
         app.include_router(module.router)
     return app
+
+
+@contextlib.asynccontextmanager
+async def _answering_kept(service: ConversationService, every: float) -> AsyncIterator[None]:
+    """The loop that answers messages kept while the bot could not (channels/kept.py); a round
+    in progress is finished on shut-down rather than cut off mid-turn."""
+    stop = asyncio.Event()
+    loop = asyncio.create_task(service.answer_waiting_until(stop, every), name="kept messages")
+    try:
+        yield
+    finally:
+        stop.set()
+        await loop

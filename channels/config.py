@@ -30,11 +30,21 @@ class Settings(BaseSettings):
     # events) needs the same token; empty when Rasa is reachable on loopback only.
     rasa_token: str = ""
     rasa_timeout_seconds: float = 30.0
+    # The action server's address, for its health check: while it is down, messages are kept
+    # and answered once it is back, not sent to a Rasa that would lose every custom action's
+    # events. Empty: not checked.
+    actions_url: str = "http://127.0.0.1:5055"
+    # How often messages kept while Rasa or the action server was down are tried again.
+    kept_retry_seconds: float = 3.0
     # Rasa's SQL tracker store, read (never written) for the console's page of failed messages.
     rasa_tracker_db_url: str = f"sqlite:///{REPO_ROOT / 'build' / 'rasa-tracker.db'}"
 
     backend_url: str = "http://127.0.0.1:8001"
     backend_service_token: str = DEV_SERVICE_TOKEN
+
+    # How long conversations are kept (here, in Rasa's tracker store and the backend's closed
+    # tickets) before `python -m channels.retention purge` deletes them.
+    conversation_retention_days: int = 90
 
     telegram_bot_token: str = ""
     telegram_mode: Literal["polling", "webhook"] = "polling"
@@ -42,8 +52,4 @@ class Settings(BaseSettings):
     telegram_base_url: str = "https://api.telegram.org/bot"
     telegram_base_file_url: str = "https://api.telegram.org/file/bot"
     # Webhook mode: Telegram posts to {channels_public_url}/telegram/webhook with this secret header.
-    # How long conversations are kept (here, in Rasa's tracker store and the backend's closed
-    # tickets) before `python -m channels.retention purge` deletes them.
-    conversation_retention_days: int = 90
-
     telegram_webhook_secret: str = ""

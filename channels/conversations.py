@@ -5,11 +5,15 @@ Rasa's replies come back from its REST channel. The bot's handoff action adds a 
 {"handoff": {"ticket_id": N}} and pauses its conversation; from then on the user's messages go to
 the ticket and are appended to the Rasa tracker (so it stays complete) without reaching the
 dialogue, until staff hand the conversation back (resume).
+
+A message the bot cannot answer yet (Rasa or its action server down or restarting, this service
+restarted mid-turn) is kept and answered later, in order and once: channels/kept.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable
 from typing import Any, Protocol
@@ -17,10 +21,12 @@ from typing import Any, Protocol
 from channels.backend_client import BackendClient, BackendError
 from channels.hub import Hub
 from channels.intake import MENU_PAYLOADS, clean, is_command
+from channels.kept import MAX_TRIES, MESSAGE_ID, ORPHANED_AFTER, Pending, replies_in_tracker
 from channels.models import Conversation, Message
 from channels.rasa_client import RasaClient, RasaUnavailable
 from channels.ratelimit import FloodGuard, Pace
 from channels.store import Items, Store, conversation_id
+from channels.telegram.locks import KeyedLocks
 from channels.texts import language_or_default, notice
 from common.logs import mask
 
@@ -46,6 +52,7 @@ class ConversationService:
         backend: BackendClient,
         hub: Hub,
         flood: FloodGuard | None = None,
+        orphaned_after: float = ORPHANED_AFTER,
     ) -> None:
         self.store = store
         self.rasa = rasa
@@ -54,6 +61,9 @@ class ConversationService:
         self.flood = flood if flood is not None else FloodGuard()
         # Channels whose messages are pushed by the service; the widget reads its messages itself.
         self.deliverers: dict[str, Deliverer] = {}
+        # One turn of a conversation at a time (the live path and the retry loop), in order.
+        self._turns = KeyedLocks()
+        self._pending = Pending(orphaned_after)
 
     async def receive(
         self,
@@ -81,16 +91,26 @@ class ConversationService:
             return await self._notify(conversation, "too_fast")
         if len(text) > MAX_TEXT:
             return await self._notify(conversation, "too_long")
-        await self._store(conversation, "user", [(text, [])])
-        if conversation.state == "handoff":
+        # The conversation's turn from storing the message on: the retry loop must not take up
+        # the message before what Rasa is to get of it is known.
+        async with self._turns.hold(conversation.id):
+            return await self._take(conversation, text, payload, language_hint)
+
+    async def _take(
+        self, conversation: Conversation, text: str, payload: str | None, language_hint: str | None
+    ) -> list[Message]:
+        # While the bot has it, the message waits for the bot's answer (channels/kept.py).
+        waiting = conversation.state != "handoff"
+        [message] = await self._store(conversation, "user", [(text, [])], waiting=waiting)
+        if not waiting:
             # To a person, never parsed by Rasa: a leading "/" is harmless here.
             await self._to_helpdesk(conversation, text)
             return []
         if payload and await self._offered(conversation, payload):
-            return await self._to_bot(conversation, payload, language_hint)
+            return await self._to_bot(conversation, message, payload, language_hint)
         if is_command(text):
-            return await self._notify(conversation, "command_typed")
-        return await self._to_bot(conversation, text, language_hint)
+            return await self._notify(conversation, "command_typed", answers=message.id)
+        return await self._to_bot(conversation, message, text, language_hint)
 
     async def staff_reply(self, ticket_id: int, text: str, staff_token: str) -> Message:
         """A helpdesk reply: recorded on the ticket (as that person), then sent to the user."""
@@ -117,17 +137,89 @@ class ConversationService:
         await self._send(conversation, "system", [(text, [])])
         self.hub.publish(conversation.id, {"type": "state", "state": "bot"})
 
+    async def answer_waiting_until(self, stop: asyncio.Event, every: float) -> None:
+        """Every few seconds, answer the messages kept while the bot could not (Rasa or the
+        action server down or restarting, or this service restarted mid-turn), until `stop`."""
+        while not stop.is_set():
+            try:
+                await self.answer_waiting()
+            except Exception:
+                # The loop must outlive a database hiccup; the next round tries again.
+                logger.exception("answering kept messages failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+
+    async def answer_waiting(self) -> None:
+        """One round: each conversation's kept messages, oldest first, once the bot is back."""
+        waiting = await asyncio.to_thread(self.store.waiting_for_bot)
+        if not waiting or not (await self.rasa.is_ready() and await self.rasa.actions_ready()):
+            return
+        for conversation in {conversation.id: conversation for conversation, _ in waiting}.values():
+            async with self._turns.hold(conversation.id):
+                await self._answer_kept(conversation, None, live=False)
+
     async def _to_bot(
-        self, conversation: Conversation, text: str, language_hint: str | None
+        self, conversation: Conversation, message: Message, text: str, language_hint: str | None
     ) -> list[Message]:
-        metadata = {"channel": conversation.channel, "language": language_hint or conversation.language}
-        try:
-            replies = await self.rasa.send(conversation.id, text, metadata)
-        except RasaUnavailable as error:
-            logger.warning("Rasa unavailable for %s: %s", conversation.id, error)
-            return await self._notify(conversation, "rasa_unavailable")
+        self._pending.keep(message.id, text)
+        return await self._answer_kept(conversation, language_hint, live=True)
+
+    async def _answer_kept(
+        self, conversation: Conversation, language_hint: str | None, live: bool
+    ) -> list[Message]:
+        """The conversation's messages waiting for the bot, in order, until one cannot be answered
+        yet: then the person hears that their message is kept (once per message they send)."""
+        sent: list[Message] = []
+        for _, message in await asyncio.to_thread(self.store.waiting_for_bot, conversation.id):
+            if not self._pending.ours_or_orphaned(message):
+                continue  # another instance of the service has it in hand
+            try:
+                sent += await self._turn(conversation, message, language_hint)
+            except RasaUnavailable as error:
+                logger.warning("bot unavailable for %s: %s", conversation.id, error)
+                if not live and self._pending.count_failure(message.id) >= MAX_TRIES:
+                    # Rasa is up, yet fails on this very message: give up on it, tell the person.
+                    self._pending.forget(message.id)
+                    sent += await self._notify(conversation, "rasa_unavailable", answers=message.id)
+                    continue
+                if live:
+                    sent += await self._notify(conversation, "kept_for_later")
+                break
+        return sent
+
+    async def _turn(
+        self, conversation: Conversation, message: Message, language_hint: str | None
+    ) -> list[Message]:
+        """Answers one waiting message; raises RasaUnavailable while the bot cannot, and it waits on."""
+        rasa_input = self._pending.inputs.get(message.id)
+        replies = None
+        if rasa_input is None or message.id in self._pending.sent:
+            # Rasa may have handled it already (a restart of this service mid-turn, an error).
+            replies = replies_in_tracker(await self.rasa.tracker_events(conversation.id), message.id)
+            if replies is None and rasa_input is None:
+                self._pending.forget(message.id)
+                return await self._notify(conversation, "send_again", answers=message.id)
+            if replies is None and message.id in self._pending.unsure:
+                # Rasa may still be working on it: sending it again would make it a second turn.
+                raise RasaUnavailable("a timed-out message is not in the tracker (yet)")
+        if replies is None:
+            if not await self.rasa.actions_ready():
+                raise RasaUnavailable("the action server is not ready")
+            metadata = {
+                "channel": conversation.channel,
+                "language": language_hint or conversation.language,
+                MESSAGE_ID: message.id,
+            }
+            self._pending.sent.add(message.id)
+            try:
+                replies = await self.rasa.send(conversation.id, rasa_input, metadata)
+            except RasaUnavailable as error:
+                if error.may_be_processing:
+                    self._pending.unsure.add(message.id)
+                raise
+        self._pending.forget(message.id)
         items, handoff = _read_replies(replies)
-        sent = await self._send(conversation, "bot", items)
+        sent = await self._send(conversation, "bot", items, answers=message.id)
         if handoff is not None:
             ticket_id, language = handoff
             await asyncio.to_thread(self.store.hand_off, conversation.id, ticket_id, language)
@@ -151,22 +243,41 @@ class ConversationService:
             return True
         return await asyncio.to_thread(self.store.offers, conversation.id, payload)
 
-    async def _notify(self, conversation: Conversation, key: str) -> list[Message]:
-        """One of the service's own notices, in the conversation's language."""
-        return await self._send(conversation, "system", [(notice(key, conversation.language), [])])
+    async def _notify(
+        self, conversation: Conversation, key: str, answers: int | None = None
+    ) -> list[Message]:
+        """One of the service's own notices, in the conversation's language (`answers`: the
+        waiting user message it answers)."""
+        items = [(notice(key, conversation.language), [])]
+        return await self._send(conversation, "system", items, answers=answers)
 
-    async def _send(self, conversation: Conversation, author: str, items: Items) -> list[Message]:
-        messages = await self._store(conversation, author, items)
+    async def _send(
+        self, conversation: Conversation, author: str, items: Items, answers: int | None = None
+    ) -> list[Message]:
+        messages = await self._store(conversation, author, items, answers=answers)
         deliverer = self.deliverers.get(conversation.channel)
         if deliverer is not None and messages:
             await deliverer.deliver(conversation, messages)
         return messages
 
-    async def _store(self, conversation: Conversation, author: str, items: Items) -> list[Message]:
+    async def _store(
+        self,
+        conversation: Conversation,
+        author: str,
+        items: Items,
+        waiting: bool = False,
+        answers: int | None = None,
+    ) -> list[Message]:
+        """Stores messages of one author. A user's message may be `waiting` for the bot; the
+        messages that answer one (`answers`, its id) mark it answered in the same commit."""
         if not items:
+            if answers is not None:  # the bot said nothing, but it has handled the message
+                await asyncio.to_thread(self.store.mark_delivered, [answers])
             return []
-        pending = author != "user" and conversation.channel not in PULLED_CHANNELS
-        messages = await asyncio.to_thread(self.store.add_messages, conversation.id, author, items, pending)
+        pending = waiting if author == "user" else conversation.channel not in PULLED_CHANNELS
+        messages = await asyncio.to_thread(
+            self.store.add_messages, conversation.id, author, items, pending, answers
+        )
         self.hub.publish(conversation.id, {"type": "messages", "last_id": messages[-1].id})
         return messages
 

@@ -9,12 +9,21 @@ import httpx
 
 
 class RasaUnavailable(Exception):
-    """Rasa did not answer, or answered with an error."""
+    """Rasa did not answer, or answered with an error.
+
+    `may_be_processing`: the request reached Rasa, which may still be working on it (a timeout)."""
+
+    def __init__(self, message: str, may_be_processing: bool = False) -> None:
+        super().__init__(message)
+        self.may_be_processing = may_be_processing
 
 
 class RasaClient:
-    def __init__(self, base_url: str, token: str, timeout: float) -> None:
+    def __init__(self, base_url: str, token: str, timeout: float, actions_url: str = "") -> None:
         self._token = token
+        # The action server behind Rasa: while it is down Rasa still answers, but with the events
+        # of every custom action lost (a form forgets its step, a new conversation gets fallbacks).
+        self._actions_health = f"{actions_url.rstrip('/')}/health" if actions_url else ""
         self._http = httpx.AsyncClient(
             base_url=base_url,
             timeout=httpx.Timeout(timeout, connect=3.0),
@@ -61,6 +70,21 @@ class RasaClient:
         path = f"/conversations/{sender}/tracker/events"
         await self._request("POST", path, json=events, headers=_routing(sender))
 
+    async def tracker_events(self, sender: str) -> list[dict[str, Any]]:
+        """The conversation's events as Rasa's tracker store holds them."""
+        tracker = await self._request("GET", f"/conversations/{sender}/tracker")
+        return tracker.get("events") or []
+
+    async def actions_ready(self) -> bool:
+        """Whether the action server answers its health check (always, when none is configured)."""
+        if not self._actions_health:
+            return True
+        try:
+            response = await self._http.get(self._actions_health, timeout=2.0)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
     async def is_ready(self) -> bool:
         try:
             status = await self._request("GET", "/status")
@@ -73,7 +97,10 @@ class RasaClient:
             params = {"token": self._token} if self._token else None
             response = await self._http.request(method, path, params=params, **kwargs)
         except httpx.HTTPError as error:
-            raise RasaUnavailable(f"{method} {path}: {type(error).__name__}") from error
+            processing = isinstance(error, httpx.TimeoutException) and not isinstance(
+                error, httpx.ConnectTimeout | httpx.PoolTimeout
+            )
+            raise RasaUnavailable(f"{method} {path}: {type(error).__name__}", processing) from error
         if response.status_code >= 400:
             raise RasaUnavailable(f"{method} {path}: HTTP {response.status_code}")
         return response.json()

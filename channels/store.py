@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.models import Conversation, Message, utc_now
+from common.db import outlasting_outages
 from common.logs import mask
 
 # Outgoing or incoming messages of one author: (text, buttons) in order.
@@ -27,10 +28,12 @@ class Store:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._sessions = session_factory
 
+    @outlasting_outages
     def conversation(self, conversation_id: str) -> Conversation | None:
         with self._sessions() as session:
             return session.get(Conversation, conversation_id)
 
+    @outlasting_outages
     def open_conversation(self, channel: str, external_id: str, language: str) -> Conversation:
         """The conversation of this person on this channel, created on their first message."""
         key = conversation_id(channel, external_id)
@@ -56,19 +59,29 @@ class Store:
     def hand_back(self, conversation_id: str) -> None:
         self._update(conversation_id, state="bot", ticket_id=None)
 
+    @outlasting_outages
     def conversation_of_ticket(self, ticket_id: int) -> Conversation | None:
         with self._sessions() as session:
             query = select(Conversation).where(Conversation.ticket_id == ticket_id)
             return session.scalars(query).first()
 
+    @outlasting_outages
     def add_messages(
-        self, conversation_id: str, author: str, items: Items, pending: bool = True
+        self,
+        conversation_id: str,
+        author: str,
+        items: Items,
+        pending: bool = True,
+        answers: int | None = None,
     ) -> list[Message]:
         """Store messages (text, buttons) of one author in order; a user's text is stored masked.
 
-        `pending` messages wait for a push channel's delivery; the others are delivered as stored
-        (what the user wrote, and what the widget reads itself)."""
+        `pending` messages wait: for a push channel's delivery, or a user's for the bot's answer;
+        the others are delivered as stored (what the widget reads itself). The user message
+        `answers` names is marked answered in the same commit (channels/kept.py)."""
         with self._sessions() as session:
+            if answers is not None:
+                session.execute(update(Message).where(Message.id == answers).values(delivered_at=utc_now()))
             messages = [
                 Message(
                     conversation_id=conversation_id,
@@ -83,10 +96,12 @@ class Store:
             session.commit()
             return messages
 
+    @outlasting_outages
     def message(self, message_id: int) -> Message | None:
         with self._sessions() as session:
             return session.get(Message, message_id)
 
+    @outlasting_outages
     def offers(self, conversation_id: str, payload: str, recent: int = OFFER_WINDOW) -> bool:
         """Whether one of the bot's `recent` last messages in the conversation has a button with
         this payload (a button further back is read as its title instead)."""
@@ -103,6 +118,7 @@ class Store:
                 for button in buttons or []
             )
 
+    @outlasting_outages
     def messages(
         self, conversation_id: str, after: int = 0, limit: int = 200, newest: bool = False
     ) -> list[Message]:
@@ -119,6 +135,7 @@ class Store:
             found = list(session.scalars(query))
         return found[::-1] if newest else found
 
+    @outlasting_outages
     def undelivered(
         self, channel: str, limit: int = 100, conversation_id: str | None = None
     ) -> list[tuple[Conversation, Message]]:
@@ -127,7 +144,11 @@ class Store:
             query = (
                 select(Conversation, Message)
                 .join(Message, Message.conversation_id == Conversation.id)
-                .where(Conversation.channel == channel, Message.delivered_at.is_(None))
+                .where(
+                    Conversation.channel == channel,
+                    Message.delivered_at.is_(None),
+                    Message.author != "user",  # those wait for the bot, not for delivery
+                )
                 .order_by(Message.id)
                 .limit(limit)
             )
@@ -135,6 +156,29 @@ class Store:
                 query = query.where(Conversation.id == conversation_id)
             return [(conversation, message) for conversation, message in session.execute(query)]
 
+    @outlasting_outages
+    def waiting_for_bot(
+        self, conversation_id: str | None = None, limit: int = 100
+    ) -> list[tuple[Conversation, Message]]:
+        """Messages of people that the bot has not answered yet (in conversations it has, not
+        the helpdesk), oldest first; of one conversation, or of all."""
+        with self._sessions() as session:
+            query = (
+                select(Conversation, Message)
+                .join(Message, Message.conversation_id == Conversation.id)
+                .where(
+                    Message.author == "user",
+                    Message.delivered_at.is_(None),
+                    Conversation.state == "bot",
+                )
+                .order_by(Message.id)
+                .limit(limit)
+            )
+            if conversation_id is not None:
+                query = query.where(Conversation.id == conversation_id)
+            return [(conversation, message) for conversation, message in session.execute(query)]
+
+    @outlasting_outages
     def mark_delivered(self, message_ids: list[int], when: datetime | None = None) -> None:
         if not message_ids:
             return
@@ -168,6 +212,7 @@ class Store:
             session.commit()
             return messages, conversations
 
+    @outlasting_outages
     def _update(self, conversation_id: str, **values: object) -> None:
         with self._sessions() as session:
             session.execute(

@@ -1,15 +1,25 @@
 """Engines, sessions and migrations: SQLite by default, PostgreSQL (psycopg 3) when the URL says so."""
 
-from collections.abc import Iterator
+import functools
+import logging
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from fastapi import Request
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+logger = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+# How long a database call waits for the database to come back before it fails.
+OUTAGE_SECONDS = 15.0
 
 
 def make_engine(url: str) -> Engine:
@@ -55,3 +65,31 @@ def upgrade_with_alembic(engine: Engine, script_location: Path, lock_id: int) ->
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def outlasting_outages(call: Callable[P, R]) -> Callable[P, R]:
+    """Runs a database call (one session, one transaction) again while the database is briefly
+    unreachable (a restart, a failover, a dropped connection), for up to OUTAGE_SECONDS.
+
+    The pool drops dead connections (pool_pre_ping on PostgreSQL), so a new try gets a new one. A
+    write is tried again only when it failed: a commit whose acknowledgement alone was lost would
+    be written twice, a window of microseconds that this accepts rather than losing the message."""
+
+    @functools.wraps(call)
+    def retrying(*args: P.args, **kwargs: P.kwargs) -> R:
+        deadline = time.monotonic() + OUTAGE_SECONDS
+        delay = 0.2
+        while True:
+            try:
+                return call(*args, **kwargs)
+            except DBAPIError as error:
+                unreachable = (
+                    isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated
+                )
+                if not unreachable or time.monotonic() + delay > deadline:
+                    raise
+                logger.warning("database unreachable (%s); trying again", type(error.orig).__name__)
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    return retrying

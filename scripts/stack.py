@@ -156,6 +156,7 @@ def services(ports: Ports, databases: Databases, channels_env: dict[str, str]) -
                 "CHANNELS_DATABASE_URL": databases.channels,
                 "RASA_URL": ports.rasa_url,
                 "RASA_TOKEN": RASA_TOKEN,
+                "ACTIONS_URL": ports.actions_url,
                 "RASA_TRACKER_DB_URL": f"sqlite:///{databases.rasa_tracker}",
                 "BACKEND_URL": ports.backend_url,
                 **channels_env,
@@ -228,6 +229,12 @@ class Stack:
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
+
+    def kill(self, name: str) -> None:
+        """A crash: SIGKILL, no clean shut-down (the fault tests use it)."""
+        process = self._processes.pop(name)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
     def _wait_healthy(self, name: str) -> None:
         process, url = self._processes[name], self._services[name].health_url

@@ -25,6 +25,7 @@ def webhook_service(stack, bot_api, tmp_path_factory) -> Iterator[tuple[str, Fak
     settings = {
         "rasa_url": stack.ports.rasa_url,
         "rasa_token": RASA_TOKEN,
+        "actions_url": stack.ports.actions_url,
         "backend_url": stack.ports.backend_url,
         "telegram_mode": "webhook",
         "telegram_webhook_secret": SECRET,

@@ -162,8 +162,8 @@ def test_a_message_is_echoed_answered_and_kept_for_the_next_visit(widget):
     send(socket, {"type": "message", "text": "  Cześć  "})
     echo, answer = receive_messages(socket, 2)
     assert (echo["author"], echo["text"], echo["buttons"]) == ("user", "Cześć", [])
-    # the hint made the conversation Polish; Rasa is down, so the service apologises
-    assert (answer["author"], answer["text"]) == ("system", notice("rasa_unavailable", "pl"))
+    # the hint made the conversation Polish; Rasa is down, so the message is kept for later
+    assert (answer["author"], answer["text"]) == ("system", notice("kept_for_later", "pl"))
     assert answer["id"] > echo["id"]
     socket.close()
 
