@@ -17,7 +17,7 @@ RASA_INPUTS := $(shell find bot/config.yml bot/domain bot/data bot/components -t
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: print-pythons help setup run train generate check-knowledge validate test test-unit test-backend test-actions test-components test-stories test-e2e test-channels test-privacy scale-test chat eval eval-ablation bench soak lint format clean
+.PHONY: print-pythons help setup run train generate check-knowledge validate test test-unit test-backend test-actions test-components test-stories test-e2e test-channels test-hostile test-privacy scale-test chat eval eval-ablation bench soak lint format clean
 
 help:
 	@echo "make run    - set up, train if needed, start the whole stack; prints the chat and console URLs"
@@ -67,7 +67,7 @@ chat: setup train
 validate: $(RASA_VENV)/.installed
 	cd bot && $(RASA) data validate --domain domain --data data --config config.yml
 
-test: setup check-knowledge lint validate test-unit test-backend test-actions test-components train test-stories test-e2e test-channels test-privacy
+test: setup check-knowledge lint validate test-unit test-backend test-actions test-components train test-stories test-e2e test-channels test-hostile test-privacy
 
 test-unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit
@@ -99,6 +99,11 @@ test-channels: setup $(MODEL)
 
 # Scale-out on real parts (deploy/README.md): PostgreSQL, Redis and nginx (installed with apt-get
 # when missing, run on ports 6000-6099), many conversations at once, every tracker checked after.
+# Hostile and bad input on every channel (forged commands, floods, binary, injections) and a
+# schemathesis run of the channel service's API.
+test-hostile: setup $(MODEL)
+	$(PY) -m pytest tests/hostile
+
 # A whole conversation with a PESEL, an e-mail and a phone number, every service at debug level: the
 # raw values end up only in the backend's database; retention and forget delete what they should.
 test-privacy: setup $(MODEL)
