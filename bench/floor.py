@@ -45,6 +45,8 @@ def percentiles(seconds: list[float]) -> dict[str, float]:
 
 
 async def measure(model: str) -> dict[str, dict[str, float]]:
+    import tensorflow  # noqa: F401 - loaded before measuring: the model's own memory is what counts
+
     before = resident_mb()
     agent = Agent.load(model)
     loaded = resident_mb() - before

@@ -43,8 +43,11 @@ class StepResult:
     mean: float
 
 
-def run(target: Target, users: int, seconds: float, think: str, csv_prefix: Path) -> StepResult:
-    """Runs `users` simulated people against `target` for `seconds` (after the ramp)."""
+def run(
+    target: Target, users: int, seconds: float, think: str, csv_prefix: Path, samples: Path | None = None
+) -> StepResult:
+    """Runs `users` simulated people against `target` for `seconds` (after the ramp); `samples`:
+    a file for every message's time, duration and outcome."""
     ramp = min(RAMP_SECONDS, users)
     command = [
         str(LOCUST),
@@ -73,6 +76,8 @@ def run(target: Target, users: int, seconds: float, think: str, csv_prefix: Path
     ]
     csv_prefix.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "BENCH_THINK": think, "PYTHONPATH": str(ROOT)}
+    if samples is not None:
+        env["BENCH_SAMPLES"] = str(samples)
     with csv_prefix.with_suffix(".log").open("w") as log:
         subprocess.run(
             command,
@@ -111,22 +116,26 @@ def read(target: str, users: int, think: str, seconds: float, csv_prefix: Path) 
     )
 
 
-def history(csv_prefix: Path) -> list[dict[str, float]]:
-    """The aggregated figures Locust wrote each second (for a soak run's plot over time)."""
+def windows(samples: Path, seconds: float) -> list[dict[str, float]]:
+    """p95 and errors per window of `seconds`, from a samples file (see locustfile.py)."""
+    rows = [line.split(",") for line in samples.read_text().splitlines() if line]
+    if not rows:
+        return []
+    start = float(rows[0][0])
+    buckets: dict[int, list[tuple[float, int]]] = {}
+    for at, duration, failed in rows:
+        buckets.setdefault(int((float(at) - start) // seconds), []).append((float(duration), int(failed)))
     points = []
-    with Path(f"{csv_prefix}_stats_history.csv").open(newline="") as file:
-        for row in csv.DictReader(file):
-            if row["Name"] != "Aggregated" or row["95%"] in ("", "N/A"):
-                continue
-            points.append(
-                {
-                    "timestamp": float(row["Timestamp"]),
-                    "users": float(row["User Count"]),
-                    "p95": float(row["95%"]),
-                    "per_second": float(row["Requests/s"]),
-                    "failures": float(row["Total Failure Count"]),
-                }
-            )
+    for index in sorted(buckets):
+        durations = sorted(d for d, _ in buckets[index])
+        points.append(
+            {
+                "minute": (index + 0.5) * seconds / 60,
+                "p95": durations[int(0.95 * (len(durations) - 1))],
+                "per_second": len(durations) / seconds,
+                "errors": sum(f for _, f in buckets[index]),
+            }
+        )
     return points
 
 

@@ -9,6 +9,8 @@ Every message is one Locust request named "message"; a failure is an error answe
 error, no reply within REPLY_TIMEOUT, or the channel service's "assistant unavailable" notice.
 BENCH_THINK sets the think time between messages, "1-3" seconds by default (a person reading
 and typing); "0" sends the next message as soon as the reply is there (to saturate).
+BENCH_SAMPLES names a file that gets every message's time, duration and outcome (one CSV line
+each): Locust's own figures are cumulative, a soak run plots percentiles over time from these.
 
   locust -f bench/locustfile.py --headless --host http://127.0.0.1:7000 -u 10 -r 5 -t 30s WebUser
 """
@@ -23,12 +25,13 @@ import uuid
 
 import gevent
 import websocket
-from locust import User, constant, task
+from locust import User, constant, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
 from bench.conversations import LANGUAGES, Button, Move, Reply, conversation
 
 REPLY_TIMEOUT = 20.0
+SAMPLES = os.environ.get("BENCH_SAMPLES")
 THINK = tuple(float(x) for x in os.environ.get("BENCH_THINK", "1-3").split("-"))
 
 
@@ -39,6 +42,19 @@ def think() -> None:
 
 class NoReply(Exception):
     pass
+
+
+if SAMPLES:
+    _samples = open(SAMPLES, "a", buffering=1 << 16)  # noqa: SIM115 - open while Locust runs
+
+    @events.request.add_listener
+    def _record(name: str, response_time: float, exception: Exception | None, **_: object) -> None:
+        if name == "message":
+            _samples.write(f"{time.time():.3f},{response_time:.1f},{int(exception is not None)}\n")
+
+    @events.quitting.add_listener
+    def _close(**_: object) -> None:
+        _samples.close()
 
 
 class Conversing(User):

@@ -164,7 +164,7 @@ def summary(figures: Figures) -> str:
     for users in sorted({s.users for s in figures.steps if s.think != "0"}):
         web, rest, rest_stock = (step(figures, t, users) for t in ("web", "rest", "stock"))
         lines.append(
-            f"| p95 at {users} users: channel service / REST | "
+            f"| p95, {users} users: channel service / REST | "
             f"{_ms(web)} / {_ms(rest)} | – / {_ms(rest_stock)} |"
         )
     web, rest, rest_stock = (saturation(figures, t) for t in ("web", "rest", "stock"))
@@ -395,7 +395,8 @@ def _load_section(figures: Figures) -> str:
 
 def _floor_section(figures: Figures) -> str:
     lines = [
-        "| model | parse p50 / p95 ms | policy prediction p50 / p95 ms | memory the loaded model adds |",
+        "| model | parse p50 / p95 ms | policy prediction p50 / p95 ms | memory loading the model adds "
+        "(after TensorFlow and Rasa are imported) |",
         "| --- | --- | --- | --- |",
     ]
     for name, found in figures.floor.items():
