@@ -17,7 +17,7 @@ RASA_INPUTS := $(shell find bot/config.yml bot/domain bot/data bot/components -t
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: print-pythons help setup run train generate check-knowledge validate test test-unit test-backend test-actions test-components test-stories test-e2e test-channels test-hostile test-privacy scale-test chat eval eval-ablation bench soak lint format clean
+.PHONY: print-pythons help setup run train generate check-knowledge validate test test-unit test-backend test-actions test-components test-stories test-e2e test-channels test-hostile test-privacy test-faults scale-test chat eval eval-ablation bench soak lint format clean
 
 help:
 	@echo "make run    - set up, train if needed, start the whole stack; prints the chat and console URLs"
@@ -67,7 +67,7 @@ chat: setup train
 validate: $(RASA_VENV)/.installed
 	cd bot && $(RASA) data validate --domain domain --data data --config config.yml
 
-test: setup check-knowledge lint validate test-unit test-backend test-actions test-components train test-stories test-e2e test-channels test-hostile test-privacy
+test: setup check-knowledge lint validate test-unit test-backend test-actions test-components train test-stories test-e2e test-channels test-hostile test-privacy test-faults
 
 test-unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit
@@ -108,6 +108,10 @@ test-hostile: setup $(MODEL)
 # raw values end up only in the backend's database; retention and forget delete what they should.
 test-privacy: setup $(MODEL)
 	$(PY) -m pytest tests/privacy
+
+# Faults on real processes; the channel service's database is PostgreSQL (scripts/ci_postgres.sh).
+test-faults: setup $(MODEL)
+	FAULTS_DATABASE_URL="$$(PG_TEST_DB=onboarding_faults scripts/ci_postgres.sh)" $(PY) -m pytest tests/faults
 
 scale-test: setup $(MODEL)
 	$(PY) -m deploy.scale

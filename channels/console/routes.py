@@ -171,6 +171,19 @@ async def hand_back(ticket_id: TicketId, token: StaffToken, service: ServiceDep)
     return {"state": "bot"}
 
 
+@api.post("/conversations/{conversation_id}/forget")
+async def forget(
+    conversation_id: str, token: StaffToken, service: ServiceDep, settings: SettingsDep
+) -> dict[str, int]:
+    """A person's request to be forgotten: their conversation here, in Rasa's tracker store and
+    the backend's tickets. The backend authorises the staff member and audits the request."""
+    deleted = await retention.forget(
+        service.store, settings.rasa_tracker_db_url, service.backend, conversation_id, token
+    )
+    service.hub.publish(conversation_id, {"type": "state", "state": "bot"})
+    return deleted.as_json()
+
+
 # Lookup and failures
 
 
@@ -183,19 +196,6 @@ async def lookup(body: Lookup, token: StaffToken, service: ServiceDep) -> dict[s
     """A person's onboarding record; the backend writes an audit row for every lookup."""
     # Staff may type the number in groups ("850703 12345"); the backend checks the rest.
     return await service.backend.lookup("".join(body.pesel.split()), token)
-
-
-@api.post("/conversations/{conversation_id}/forget")
-async def forget(
-    conversation_id: str, token: StaffToken, service: ServiceDep, settings: SettingsDep
-) -> dict[str, int]:
-    """A person's request to be forgotten: their conversation here, in Rasa's tracker store and
-    the backend's tickets. The backend authorises the staff member and audits the request."""
-    deleted = await retention.forget(
-        service.store, settings.rasa_tracker_db_url, service.backend, conversation_id, token
-    )
-    service.hub.publish(conversation_id, {"type": "state", "state": "bot"})
-    return deleted.as_json()
 
 
 @api.get("/failures")
