@@ -101,7 +101,8 @@ class SignIn(BaseModel):
 
 @api.post("/session")
 async def sign_in(body: SignIn, request: Request, response: Response, service: ServiceDep) -> dict[str, str]:
-    session = await service.backend.sign_in(body.username, body.password)
+    client_ip = request.client.host if request.client else "unknown"
+    session = await service.backend.sign_in(body.username, body.password, client_ip)
     remember_session(response, request, session["access_token"], int(session["expires_in"]))
     return {"username": session["username"], "role": session["role"]}
 

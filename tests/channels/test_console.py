@@ -285,6 +285,23 @@ def test_wrong_credentials_are_refused_with_a_stable_code(stack):
     assert "console_session=" not in response.headers.get("set-cookie", "").replace('console_session=""', "")
 
 
+def test_failed_sign_ins_are_limited_per_address_of_the_person_not_of_the_channel_service(stack):
+    """The backend sees every console sign-in come from the channel service: counted there, one
+    person's wrong guesses would lock the whole helpdesk out. (This test client is a trusted
+    proxy of the channel service, so it can speak for several addresses.)"""
+
+    def sign_in(credentials: dict, address: str) -> int:
+        with console(stack, credentials=None) as client:
+            headers = {"X-Forwarded-For": address}
+            return client.post("/console/api/session", json=credentials, headers=headers).status_code
+
+    guesser, colleague = "203.0.113.7", "198.51.100.9"
+    guesses = [sign_in({"username": f"guess-{n}", "password": "x"}, guesser) for n in range(21)]
+
+    assert guesses[:20] == [401] * 20 and guesses[20] == 429, "the guesser is stopped"
+    assert sign_in(AGENT, colleague) == 200, "a colleague at another address is not locked out"
+
+
 def test_calls_without_the_console_header_are_refused_before_anything_happens(stack, handed_off):
     user, ticket_id = handed_off
     with console(stack) as client:
