@@ -28,7 +28,7 @@ def test_ready_is_503_when_the_database_is_unreachable(app: FastAPI, tmp_path: P
 def test_unknown_paths_and_methods_have_the_error_shape(client: TestClient) -> None:
     missing = client.get("/v1/nothing-here")
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "not_found")
-    wrong_method = client.delete("/v1/tickets")
+    wrong_method = client.put("/v1/tickets")
     assert (wrong_method.status_code, wrong_method.json()["error"]["code"]) == (405, "method_not_allowed")
 
 
