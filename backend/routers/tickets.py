@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 from backend import tickets
 from backend.auth import RequireService, ServiceOrStaff
 from backend.deps import ClockDep, SessionDep
+from backend.errors import ApiError
 from backend.schemas import (
     Deleted,
     MessageCreate,
@@ -82,4 +83,8 @@ def purge_tickets(closed_before: Annotated[datetime, Query()], session: SessionD
     """The retention period: tickets closed before `closed_before` (UTC unless it says so)."""
     if closed_before.tzinfo is None:
         closed_before = closed_before.replace(tzinfo=UTC)
+    try:
+        closed_before = closed_before.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+00:01 is before the first representable UTC time
+        raise ApiError(422, "validation_error", "closed_before is out of range.") from None
     return Deleted(deleted=tickets.purge_closed(session, closed_before))
