@@ -16,20 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    Column,
     Engine,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     create_engine,
     inspect,
     select,
 )
 from sqlalchemy.engine import make_url
 
+from channels.rasa_events import events
 from channels.texts import LANGUAGES
 from common.logs import mask
 
@@ -40,19 +34,6 @@ LOW_CONFIDENCE = 0.6
 SCAN_LIMIT = 50_000
 # The page lists the most frequent groups; a long tail of one-off typos helps nobody.
 MAX_GROUPS = 500
-
-# The columns of Rasa 3.6's SQLTrackerStore that are read here (rasa/core/tracker_store.py, SQLEvent).
-_events = Table(
-    "events",
-    MetaData(),
-    Column("id", Integer, primary_key=True),
-    Column("sender_id", String(255)),
-    Column("type_name", String(255)),
-    Column("timestamp", Float),
-    Column("intent_name", String(255)),
-    Column("action_name", String(255)),
-    Column("data", Text),
-)
 
 
 @dataclass
@@ -85,13 +66,13 @@ def failures(
     if engine is None:
         return []
     query = (
-        select(_events.c.timestamp, _events.c.data)
-        .where(_events.c.type_name == "user")
-        .order_by(_events.c.id.desc())
+        select(events.c.timestamp, events.c.data)
+        .where(events.c.type_name == "user")
+        .order_by(events.c.id.desc())
         .limit(scan_limit)
     )
     with engine.connect() as connection:
-        if not inspect(connection).has_table("events"):
+        if not inspect(connection).has_table(events.name):
             return []
         rows = connection.execute(query).all()
     groups: dict[tuple[str, str | None], Failure] = {}

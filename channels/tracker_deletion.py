@@ -11,13 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import (
-    Column,
     Engine,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
     create_engine,
     delete,
     inspect,
@@ -25,24 +19,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
-# The columns of Rasa 3.6's SQLTrackerStore used here (rasa/core/tracker_store.py, SQLEvent).
-_events = Table(
-    "events",
-    MetaData(),
-    Column("id", Integer, primary_key=True),
-    Column("sender_id", String(255)),
-    Column("timestamp", Float),
-)
+from channels.rasa_events import events
 
 
 def forget(tracker_url: str, sender_id: str) -> int:
     """Deletes every event of the conversation; returns how many."""
-    return _delete(tracker_url, _events.c.sender_id == sender_id)
+    return _delete(tracker_url, events.c.sender_id == sender_id)
 
 
 def purge(tracker_url: str, before: datetime) -> int:
     """Deletes the events older than `before` (Rasa's timestamps are Unix seconds); returns how many."""
-    return _delete(tracker_url, _events.c.timestamp < before.timestamp())
+    return _delete(tracker_url, events.c.timestamp < before.timestamp())
 
 
 def _delete(tracker_url: str, condition: object) -> int:
@@ -51,12 +38,12 @@ def _delete(tracker_url: str, condition: object) -> int:
         return 0
     try:
         with engine.begin() as connection:
-            if not inspect(connection).has_table("events"):
+            if not inspect(connection).has_table(events.name):
                 return 0
             if engine.dialect.name == "sqlite":
                 # Overwrite the deleted rows' bytes instead of leaving them in free pages.
                 connection.execute(text("PRAGMA secure_delete = ON"))
-            return connection.execute(delete(_events).where(condition)).rowcount
+            return connection.execute(delete(events).where(condition)).rowcount
     finally:
         engine.dispose()
 
