@@ -116,11 +116,11 @@ test-faults: setup $(MODEL)
 scale-test: setup $(MODEL)
 	$(PY) -m deploy.scale
 
-eval: setup
+eval: setup train
 	$(PY) -m knowledge.build --check
 	cd bot && $(RASA_PY) ../scripts/eval_nlu.py
 
-eval-ablation: setup
+eval-ablation: setup train
 	$(PY) -m knowledge.build --check
 	cd bot && $(RASA_PY) ../scripts/eval_nlu.py --ablation
 

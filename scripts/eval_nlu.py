@@ -1,13 +1,15 @@
 """NLU evaluation: the project's pipeline against Rasa's stock pipeline, on the held-out set.
 
-Run from bot/ with the Rasa environment (`make eval`). Trains both NLU models on bot/data,
-parses tests/nlu/heldout_*.yml and prints intent accuracy and macro-F1 per language and per
-style, side by side; writes the figures to build/eval/report.json.
+Run from bot/ with the Rasa environment (`make eval`, after `make train`). Scores the project's
+model (bot/models/current.tar.gz) and the stock pipeline's model (trained on the same data and
+kept for `make bench`, bench/models.py) on tests/nlu/heldout_*.yml and prints intent accuracy
+and macro-F1 per language and per style, side by side; writes the figures to
+build/eval/report.json.
 
 A pipeline's figures are cached in build/eval/<name>.json under a hash of everything they
 depend on (its config, the NLU training data and the domain's FAQ answers, the held-out set,
-the custom components if it uses them),
-so rerunning after a change retrains only what the change touched. `--fresh` ignores the cache.
+the custom components if it uses them), so rerunning after a change scores again only what the
+change touched. `--fresh` ignores the cache and trains the stock model again.
 
 `--ablation` also trains variants of the project's pipeline, each changing one of its choices,
 and prints their accuracy next to it: a choice stays only if its variant scores lower.
@@ -28,8 +30,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-# The custom components are imported as `components.*`, as Rasa does from bot/.
+# The custom components are imported as `components.*`, as Rasa does from bot/; the stock model
+# is bench's.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bot"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 logging.disable(logging.WARNING)
 
 import yaml  # noqa: E402
@@ -37,6 +41,8 @@ from rasa.core.agent import Agent  # noqa: E402
 from rasa.model_training import train_nlu  # noqa: E402
 from rasa.shared.nlu.training_data.loading import load_data  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
+
+from bench import models  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 HELDOUT = sorted((ROOT / "tests" / "nlu").glob("heldout_*.yml"))
@@ -54,23 +60,30 @@ def _with_lemmas(pipeline: list[dict]) -> list[dict]:
     return [{**c, "lemmas": True} if c["name"] == TOKENIZER else c for c in pipeline]
 
 
+def _without_diacritic_folding(pipeline: list[dict]) -> list[dict]:
+    return [{**c, "fold_diacritics": False} if c["name"] == TOKENIZER else c for c in pipeline]
+
+
 def _without_lexical_syntactic(pipeline: list[dict]) -> list[dict]:
     return [c for c in pipeline if c["name"] != "LexicalSyntacticFeaturizer"]
 
 
-def _compact_response_selector(pipeline: list[dict]) -> list[dict]:
-    # The selector's default 512-wide layer over the sparse features is most of the model's size,
-    # memory and training time; DIET's is 128 wide.
-    narrow = {"dense_dimension": {"text": 128, "label": 128}, "concat_dimension": {"text": 128, "label": 128}}
-    return [{**c, **narrow} if c["name"] == "ResponseSelector" else c for c in pipeline]
+def _default_response_selector(pipeline: list[dict]) -> list[dict]:
+    # Rasa's default: 512-wide dense layers over the sparse features (the project's are 128 wide).
+    widths = ("dense_dimension", "concat_dimension")
+    return [
+        {k: v for k, v in c.items() if k not in widths} if c["name"] == "ResponseSelector" else c
+        for c in pipeline
+    ]
 
 
 # Each variant changes one choice of the project's pipeline.
 ABLATIONS: dict[str, Callable[[list[dict]], list[dict]]] = {
     "whitespace-tokenizer": _replace_tokenizer,
     "with-lemmas": _with_lemmas,
+    "no-diacritic-folding": _without_diacritic_folding,
     "no-lexical-syntactic": _without_lexical_syntactic,
-    "compact-response-selector": _compact_response_selector,
+    "default-response-selector": _default_response_selector,
 }
 
 
@@ -218,10 +231,6 @@ def print_table(report: dict) -> None:
     print("\ncostliest confusions (project): expected -> predicted")
     for truth, guess, n in report["project"]["confusions"]:
         print(f"  {n:>3}  {truth} -> {guess}")
-    print(
-        f"\ntraining time: project {report['project']['train_seconds']:.0f} s, "
-        f"stock {report['stock']['train_seconds']:.0f} s"
-    )
 
 
 def inputs_hash(config: Path) -> str:
@@ -247,7 +256,15 @@ def cached(name: str, digest: str) -> dict | None:
     return saved["figures"] if saved.get("inputs") == digest else None
 
 
-def evaluate(name: str, config: Path, examples: list[dict]) -> dict:
+def model_for(name: str, config: Path, fresh: bool) -> tuple[str, float | None]:
+    """The model to score and the seconds its training took (None: trained before this run)."""
+    if name == "project":
+        if not models.PROJECT_MODEL.exists():
+            sys.exit(f"{models.PROJECT_MODEL} is missing: run `make train` first (make eval does)")
+        return str(models.PROJECT_MODEL), None
+    if name == "stock":
+        model = models.stock_model(fresh)
+        return str(model), models.stock_training_seconds(model)
     print(f"training the {name} pipeline…", flush=True)
     started = time.monotonic()
     model = train_nlu(
@@ -257,7 +274,10 @@ def evaluate(name: str, config: Path, examples: list[dict]) -> dict:
         fixed_model_name=name,
         domain=str(ROOT / "bot" / "domain"),
     )
-    train_seconds = time.monotonic() - started
+    return model, time.monotonic() - started
+
+
+def evaluate(model: str, train_seconds: float | None, examples: list[dict]) -> dict:
     results = asyncio.run(predict(model, examples))
     return {
         "intents": scores(examples, results),
@@ -291,7 +311,7 @@ def print_ablation(report: dict, variants: list[str]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fresh", action="store_true", help="retrain both pipelines")
+    parser.add_argument("--fresh", action="store_true", help="score again, the stock model retrained")
     parser.add_argument("--ablation", action="store_true", help="also score the project's variants")
     parser.add_argument(
         "--variant", action="append", choices=list(ABLATIONS), help="only this variant (repeatable)"
@@ -307,7 +327,9 @@ def main() -> int:
         digest = inputs_hash(config)
         figures = None if args.fresh else cached(name, digest)
         if figures is None:
-            figures = evaluate(name, config, examples)
+            model, train_seconds = model_for(name, config, args.fresh)
+            print(f"scoring {name} ({model})…", flush=True)
+            figures = evaluate(model, train_seconds, examples)
             payload = {"inputs": digest, "figures": figures}
             (OUT / f"{name}.json").write_text(json.dumps(payload, indent=2, default=list), encoding="utf-8")
         else:

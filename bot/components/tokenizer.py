@@ -1,13 +1,16 @@
-"""Language-aware tokenisation (spaCy's rules per language) with lemmas for uk and ru.
+"""Language-aware tokenisation (spaCy's rules per language), with a folded form for the featurizers.
 
 Rasa's whitespace tokenizer splits Ukrainian words at apostrophes ("п'ять" -> "п", "ять");
-spaCy's Ukrainian rules keep them whole. Lemmas come from pymorphy3's shipped dictionaries,
-so "пароля", "паролем" and "пароль" share one feature in the count vectorizer.
+spaCy's Ukrainian rules keep them whole. Each token's lemma, which the count vectorizers read, is
+its folded form: lower case, one apostrophe, Latin letters without diacritics (people type Polish
+without them: "hasło" and "haslo" share one feature) and ё as е. With `lemmas`, Ukrainian and
+Russian words get pymorphy3's dictionary lemmas instead ("пароля" -> "пароль").
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from typing import Any
 
@@ -26,6 +29,9 @@ LANGUAGES = ("uk", "pl", "en", "ru")
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 _APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'", "`": "'", "‘": "'"})
 _PUNCTUATION_ONLY = re.compile(r"^[^\w]+$")
+# Letters that Unicode does not decompose into a base letter and a mark.
+_UNDECOMPOSABLE = str.maketrans({"ł": "l", "ё": "е"})
+_LATIN_WITH_MARK = re.compile(r"([a-z])[\u0300-\u036f]+")
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
@@ -40,6 +46,7 @@ class MultilingualTokenizer(Tokenizer):
             "token_pattern": None,
             "prefix_separator_symbol": None,
             "lemmas": True,
+            "fold_diacritics": True,
         }
 
     def __init__(self, config: dict[str, Any]) -> None:
@@ -47,6 +54,7 @@ class MultilingualTokenizer(Tokenizer):
         self._tokenizers = {code: spacy.blank(code).tokenizer for code in LANGUAGES}
         self._lemmatize_uk = _lemmatizer("uk") if config["lemmas"] else None
         self._lemmatize_ru = _lemmatizer("ru") if config["lemmas"] else None
+        self._fold = fold if config["fold_diacritics"] else _identity
 
     @classmethod
     def create(
@@ -73,7 +81,21 @@ class MultilingualTokenizer(Tokenizer):
             lemmatize = self._lemmatize_ru if language == "ru" else self._lemmatize_uk
             if lemmatize:
                 return lemmatize(word.translate(_APOSTROPHES))
-        return word
+        return self._fold(word)
+
+
+def fold(word: str) -> str:
+    """The form a person may type the word in: one apostrophe, no marks on Latin letters, е for ё.
+
+    Only marks on Latin letters go: й and ї are letters of their own in Ukrainian and Russian.
+    """
+    word = word.translate(_APOSTROPHES).translate(_UNDECOMPOSABLE)
+    decomposed = _LATIN_WITH_MARK.sub(r"\1", unicodedata.normalize("NFD", word))
+    return unicodedata.normalize("NFC", decomposed)
+
+
+def _identity(word: str) -> str:
+    return word
 
 
 def _language_of(message: Message, text: str) -> str:

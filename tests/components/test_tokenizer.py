@@ -4,7 +4,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from components.language_detector import LanguageDetector
-from components.tokenizer import MultilingualTokenizer
+from components.tokenizer import MultilingualTokenizer, fold
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +44,35 @@ def test_apostrophe_variants_share_one_lemma(tokenizer, detector):
         if t.text.startswith("пам")
     }
     assert len(lemmas) == 1
+
+
+def test_polish_typed_without_diacritics_shares_the_features(tokenizer, detector):
+    typed = [t.lemma for t in tokens(tokenizer, detector, "Zapomniałem hasła do Profilu Zaufanego")]
+    plain = [t.lemma for t in tokens(tokenizer, detector, "zapomnialem hasla do profilu zaufanego")]
+    assert typed == plain == ["zapomnialem", "hasla", "do", "profilu", "zaufanego"]
+
+
+@pytest.mark.parametrize(
+    ("word", "folded"),
+    [
+        ("żółć", "zolc"),
+        ("łódź", "lodz"),
+        ("ещё", "еще"),
+        ("пам’ять", "пам'ять"),
+        ("мій", "мій"),
+        ("їжак", "їжак"),
+    ],
+)
+def test_folding_drops_marks_on_latin_letters_only(word, folded):
+    # й and ї are letters of their own, not и and і with a mark.
+    assert fold(word) == folded
+
+
+def test_folding_can_be_turned_off():
+    config = {**MultilingualTokenizer.get_default_config(), "lemmas": False, "fold_diacritics": False}
+    plain = MultilingualTokenizer.create(config, None, None, None)
+    [message] = plain.process([Message(data={TEXT: "hasło", "language": {"code": "pl"}})])
+    assert [t.lemma for t in message.get(TOKENS_NAMES[TEXT])] == ["hasło"]
 
 
 def test_emails_urls_and_pesel_are_single_tokens(tokenizer, detector):
