@@ -125,7 +125,7 @@ eval-ablation: setup train
 	cd bot && $(RASA_PY) ../scripts/eval_nlu.py --ablation
 
 # A benchmark, not a test: prints figures and writes bench/results/<date>/report.md, never fails on a
-# threshold. The NLU figures are make eval's; BENCH_STEP_SECONDS (default 45) bounds each load step.
+# threshold. The NLU figures are make eval's; BENCH_STEP_SECONDS (default 30) bounds each load step.
 bench: train eval
 	$(PY) -m bench
 

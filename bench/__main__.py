@@ -153,7 +153,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--step-seconds",
         type=float,
-        default=float(os.environ.get("BENCH_STEP_SECONDS", 45)),
+        default=float(os.environ.get("BENCH_STEP_SECONDS", 30)),
         help="how long each load step runs after its ramp (BENCH_STEP_SECONDS)",
     )
     parser.add_argument(
