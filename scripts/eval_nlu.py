@@ -142,15 +142,18 @@ async def predict(model_path: str, examples: list[dict]) -> list[dict]:
     return results
 
 
-def scores(examples: list[dict], results: list[dict]) -> dict[str, dict[str, float]]:
+def groups_of(examples: list[dict]) -> dict[str, list[int]]:
+    """The examples' indexes by group: all, each language, each style, each language/style."""
     groups: dict[str, list[int]] = defaultdict(list)
     for index, example in enumerate(examples):
-        groups["all"].append(index)
-        groups[example["lang"]].append(index)
-        groups[example["style"]].append(index)
-        groups[f"{example['lang']}/{example['style']}"].append(index)
+        for group in ("all", example["lang"], example["style"], f"{example['lang']}/{example['style']}"):
+            groups[group].append(index)
+    return groups
+
+
+def scores(examples: list[dict], results: list[dict]) -> dict[str, dict[str, float]]:
     table = {}
-    for group, indexes in groups.items():
+    for group, indexes in groups_of(examples).items():
         truth = [examples[i]["intent"] for i in indexes]
         guess = [results[i]["intent"] for i in indexes]
         table[group] = {
@@ -261,12 +264,8 @@ def cached(name: str, digest: str) -> dict | None:
 def paired(examples: list[dict], project: list[str], stock: list[str]) -> dict[str, dict]:
     """McNemar's exact test per group, on the messages only one of the two pipelines got right:
     with p well above 0.05 the difference in accuracy is within what chance gives."""
-    groups: dict[str, list[int]] = defaultdict(list)
-    for index, example in enumerate(examples):
-        for group in ("all", example["lang"], example["style"]):
-            groups[group].append(index)
     table = {}
-    for group, indexes in groups.items():
+    for group, indexes in groups_of(examples).items():
         truth = [examples[i]["intent"] for i in indexes]
         only_project = sum(project[i] == t != stock[i] for i, t in zip(indexes, truth, strict=True))
         only_stock = sum(stock[i] == t != project[i] for i, t in zip(indexes, truth, strict=True))
