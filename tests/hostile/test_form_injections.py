@@ -7,9 +7,10 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+import yaml
 
-from conftest import tracker, user_events, wait_for
-from telegram_helpers import response
+from conftest import tracker, user_events
+from telegram_helpers import ROOT, response
 
 # Values a form asks again for, with the reason it refuses them.
 VALUE_LIKE = ["1' OR '1'='1", "{{7*7}}", "${7*7}", "{% print(7*7) %}"]
@@ -76,16 +77,15 @@ def test_injections_in_the_password_reset_fields_in_telegram(stack, new_chat, st
     chat = new_chat("pl")
     chat.say("Cześć")
     chat.expect("utter_greet", language="pl")
-    [forgot] = [b for b in response("utter_greet", "pl")["buttons"] if b["payload"] == "/forgot_password"]
-    chat.press(forgot["title"])
-    for _ in range(8):
-        last = wait_for(lambda: _last_with_buttons(chat), 60, "an answer with buttons")
-        if last["text"] == text_of("utter_ask_username", "pl"):
-            break
-        first = last["reply_markup"]["inline_keyboard"][0][0]
-        chat.press_data(last["message_id"], first["callback_data"])
-    else:
-        raise AssertionError("the bot never asked for the username")
+    chat.press(button_title("utter_greet", "/forgot_password"))
+    # Each turn is expected whole before the next press: the last turn sends two messages with
+    # buttons (the guide's end, then the offer), so "a message with buttons" does not end a turn.
+    for step in range(1, steps_of("forgot_password") + 1):
+        chat.expect(f"utter_forgot_password_step_{step}", language="pl")
+        chat.press(button_title(f"utter_forgot_password_step_{step}", "/affirm"))
+    chat.expect("utter_forgot_password_done", "utter_offer_password_reset_form", language="pl")
+    chat.press(button_title("utter_offer_password_reset_form", "/affirm"))
+    chat.expect("utter_ask_username", language="pl")
     chat.say(VALUE_LIKE[0])
     chat.expect("utter_invalid_username", "utter_ask_username", language="pl")
     chat.say("jan.kowalski")
@@ -96,10 +96,13 @@ def test_injections_in_the_password_reset_fields_in_telegram(stack, new_chat, st
     assert typed[-3:] == [VALUE_LIKE[0], "jan.kowalski", VALUE_LIKE[1]]
 
 
-def _last_with_buttons(chat) -> dict | None:
-    """The bot's last message once it has one with buttons (a turn of the walk is over)."""
-    new = chat.new()
-    return new[-1] if new and new[-1].get("reply_markup") else None
+def button_title(name: str, payload: str) -> str:
+    [title] = [b["title"] for b in response(name, "pl")["buttons"] if b["payload"] == payload]
+    return title
+
+
+def steps_of(guide: str) -> int:
+    return len(yaml.safe_load((ROOT / "knowledge" / "guides" / f"{guide}.yml").read_text())["steps"])
 
 
 def test_the_databases_are_intact_afterwards(stack):
