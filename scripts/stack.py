@@ -106,7 +106,8 @@ RASA_TOKEN = os.environ.get("RASA_TOKEN", "")
 def services(ports: Ports, databases: Databases, channels_env: dict[str, str]) -> list[Service]:
     """The processes, in the order they start."""
     rasa = [
-        str(ROOT / ".venv-rasa/bin/rasa"),
+        # `rasa run` with the project's fix to Rasa's internals (bot/rasa_server.py)
+        *(str(ROOT / ".venv-rasa/bin/python"), "-m", "rasa_server"),
         "run",
         "--enable-api",
         *(["--auth-token", RASA_TOKEN] if RASA_TOKEN else []),

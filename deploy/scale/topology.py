@@ -23,7 +23,6 @@ from scripts.stack import BOT, PYTHON, ROOT, Service
 
 HERE = Path(__file__).resolve().parent
 BUILD = ROOT / "build" / "scale"
-RASA_BIN = str(ROOT / ".venv-rasa" / "bin" / "rasa")
 RASA_PYTHON = str(ROOT / ".venv-rasa" / "bin" / "python")
 
 ENTRY = 6000
@@ -172,7 +171,7 @@ def services(databases: Databases, configs: dict[str, Path]) -> list[Service]:
 
 def _rasa(number: int, port: int, endpoints: Path) -> Service:
     command = [
-        RASA_BIN,
+        *(RASA_PYTHON, "-m", "rasa_server"),  # `rasa run` with bot/rasa_server.py's fix
         "run",
         "--enable-api",
         "--interface",
