@@ -17,7 +17,7 @@ RASA_INPUTS := $(shell find bot/config.yml bot/domain bot/data bot/components -t
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: print-pythons help setup run train generate check-knowledge validate test test-unit test-backend test-actions test-components test-stories test-e2e test-channels test-hostile test-privacy test-faults scale-test chat eval eval-ablation bench soak lint format clean
+.PHONY: print-pythons help setup run train generate check-knowledge validate test test-unit test-backend test-actions test-components test-stories test-e2e test-channels test-hostile test-privacy test-faults scale-test chat eval eval-ablation eval-dev bench soak lint format clean
 
 help:
 	@echo "make run    - set up, train if needed, start the whole stack; prints the chat and console URLs"
@@ -27,6 +27,7 @@ help:
 	@echo "make train  - train the model (only when its inputs changed)"
 	@echo "make eval   - NLU evaluation: this pipeline vs Rasa's stock pipeline on the held-out set"
 	@echo "make eval-ablation - the same, plus variants of this pipeline that each change one of its choices"
+	@echo "make eval-dev - make eval on the development set (tests/nlu/dev_*.yml), where changes are tried first"
 	@echo "make bench  - benchmark: NLU quality, latency and throughput under load, memory, training (vs stock)"
 	@echo "make soak   - steady load through the channel service for SOAK_MINUTES (default 20)"
 
@@ -123,6 +124,11 @@ eval: setup train
 eval-ablation: setup train
 	$(PY) -m knowledge.build --check
 	cd bot && $(RASA_PY) ../scripts/eval_nlu.py --ablation
+
+# The development set (tests/nlu/dev_*.yml): where a change of the data is tried first.
+eval-dev: setup train
+	$(PY) -m knowledge.build --check
+	cd bot && $(RASA_PY) ../scripts/eval_nlu.py --set dev
 
 # A benchmark, not a test: prints figures and writes bench/results/<date>/report.md, never fails on a
 # threshold. The NLU figures are make eval's; BENCH_STEP_SECONDS (default 30) bounds each load step.

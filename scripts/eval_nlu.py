@@ -6,6 +6,11 @@ kept for `make bench`, bench/models.py) on tests/nlu/heldout_*.yml and prints in
 and macro-F1 per language and per style, side by side; writes the figures to
 build/eval/report.json.
 
+Two test sets: the held-out set (tests/nlu/heldout_*.yml), written blind to the training data
+and never used to change it, gives the figures that count; the development set
+(tests/nlu/dev_*.yml, `--set dev`), an earlier held-out set that has since informed the
+training data, is where a data or pipeline change is tried first.
+
 A pipeline's figures are cached in build/eval/<name>.json under a hash of everything they
 depend on (its config, the NLU training data and the domain's FAQ answers, the held-out set,
 the custom components if it uses them), so rerunning after a change scores again only what the
@@ -40,13 +45,17 @@ import yaml  # noqa: E402
 from rasa.core.agent import Agent  # noqa: E402
 from rasa.model_training import train_nlu  # noqa: E402
 from rasa.shared.nlu.training_data.loading import load_data  # noqa: E402
+from rasa.utils.log_utils import configure_structlog  # noqa: E402
 from scipy.stats import binomtest  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
 
 from bench import models  # noqa: E402
 
+# Rasa's structured log is unconfigured outside its CLI: it would print each parse at debug level.
+configure_structlog(logging.WARNING)
+
 ROOT = Path(__file__).resolve().parent.parent
-HELDOUT = sorted((ROOT / "tests" / "nlu").glob("heldout_*.yml"))
+SETS = {name: sorted((ROOT / "tests" / "nlu").glob(f"{name}_*.yml")) for name in ("heldout", "dev")}
 OUT = ROOT / "build" / "eval"
 PIPELINES = {"project": ROOT / "bot" / "config.yml", "stock": ROOT / "tests" / "nlu" / "stock_config.yml"}
 ENTITIES = ("pesel", "email", "username")
@@ -88,9 +97,9 @@ ABLATIONS: dict[str, Callable[[list[dict]], list[dict]]] = {
 }
 
 
-def heldout_examples() -> list[dict]:
+def test_examples(test_set: str = "heldout") -> list[dict]:
     examples = []
-    for path in HELDOUT:
+    for path in SETS[test_set]:
         for message in load_data(str(path)).intent_examples:
             metadata = (message.get("metadata") or {}).get("example", {})
             examples.append(
@@ -237,9 +246,9 @@ def print_table(report: dict) -> None:
         print(f"  {n:>3}  {truth} -> {guess}")
 
 
-def inputs_hash(config: Path) -> str:
-    """A digest of every file that a pipeline's figures depend on."""
-    files = [config, *HELDOUT, ROOT / "bot" / "data" / "entities.yml"]
+def inputs_hash(config: Path, test_set: str) -> str:
+    """A digest of every file that a pipeline's figures on `test_set` depend on."""
+    files = [config, *SETS[test_set], ROOT / "bot" / "data" / "entities.yml"]
     # The domain holds the FAQ answers the response selector learns.
     folders = ["bot/data/nlu", "bot/domain"]
     if "components." in config.read_text(encoding="utf-8"):
@@ -252,8 +261,11 @@ def inputs_hash(config: Path) -> str:
     return digest.hexdigest()
 
 
-def cached(name: str, digest: str) -> dict | None:
-    path = OUT / f"{name}.json"
+def figures_path(name: str, test_set: str) -> Path:
+    return OUT / (f"{name}.json" if test_set == "heldout" else f"{test_set}-{name}.json")
+
+
+def cached(path: Path, digest: str) -> dict | None:
     if not path.exists():
         return None
     saved = json.loads(path.read_text(encoding="utf-8"))
@@ -343,32 +355,35 @@ def main() -> int:
     parser.add_argument(
         "--variant", action="append", choices=list(ABLATIONS), help="only this variant (repeatable)"
     )
+    parser.add_argument("--set", choices=list(SETS), default="heldout", help="the test set")
     args = parser.parse_args()
-    examples = heldout_examples()
+    examples = test_examples(args.set)
     OUT.mkdir(parents=True, exist_ok=True)
     pipelines = dict(PIPELINES)
     variants = args.variant or (list(ABLATIONS) if args.ablation else [])
     pipelines |= {name: path for name, path in ablation_configs().items() if name in variants}
     report = {}
     for name, config in pipelines.items():
-        digest = inputs_hash(config)
-        figures = None if args.fresh else cached(name, digest)
+        digest = inputs_hash(config, args.set)
+        path = figures_path(name, args.set)
+        figures = None if args.fresh else cached(path, digest)
         if figures is None:
             model, train_seconds = model_for(name, config, args.fresh)
             print(f"scoring {name} ({model})…", flush=True)
             figures = evaluate(model, train_seconds, examples)
             payload = {"inputs": digest, "figures": figures}
-            (OUT / f"{name}.json").write_text(json.dumps(payload, indent=2, default=list), encoding="utf-8")
+            path.write_text(json.dumps(payload, indent=2, default=list), encoding="utf-8")
         else:
-            print(f"{name}: inputs unchanged, figures from {OUT / f'{name}.json'}")
+            print(f"{name}: inputs unchanged, figures from {path}")
         report[name] = figures
     print_table(report)
     report["paired"] = paired(examples, report["project"]["predictions"], report["stock"]["predictions"])
     print_paired(report["paired"])
     if variants:
         print_ablation(report, variants)
-    (OUT / "report.json").write_text(json.dumps(report, indent=2, default=list), encoding="utf-8")
-    print(f"\nreport: {OUT / 'report.json'}")
+    path = figures_path("report", args.set)
+    path.write_text(json.dumps(report, indent=2, default=list), encoding="utf-8")
+    print(f"\n{args.set} set: {len(examples)} messages; report: {path}")
     return 0
 
 
