@@ -2,10 +2,9 @@
 validating the schema itself on every call."""
 
 import pytest
+import rasa_server
 from jsonschema import ValidationError, validators
 from rasa.core.actions.action import RemoteAction
-
-import rasa_server
 
 ANSWER = {
     "events": [{"event": "slot", "name": "guide", "value": "get_pesel"}],
@@ -40,7 +39,8 @@ def test_a_bad_answer_raises_rasas_error(action, answer):
 def test_the_schema_is_not_checked_again_per_answer(action, monkeypatch):
     checks = []
     validator_class = validators.validator_for(RemoteAction.action_response_format_spec())
-    monkeypatch.setattr(validator_class, "check_schema", classmethod(lambda cls, schema: checks.append(schema)))
+    counted = classmethod(lambda cls, schema: checks.append(schema))
+    monkeypatch.setattr(validator_class, "check_schema", counted)
     for _ in range(3):
         action._validate_action_result(ANSWER)
     assert checks == []
