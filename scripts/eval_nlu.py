@@ -97,7 +97,7 @@ ABLATIONS: dict[str, Callable[[list[dict]], list[dict]]] = {
 }
 
 
-def test_examples(test_set: str = "heldout") -> list[dict]:
+def examples_of(test_set: str) -> list[dict]:
     examples = []
     for path in SETS[test_set]:
         for message in load_data(str(path)).intent_examples:
@@ -357,7 +357,7 @@ def main() -> int:
     )
     parser.add_argument("--set", choices=list(SETS), default="heldout", help="the test set")
     args = parser.parse_args()
-    examples = test_examples(args.set)
+    examples = examples_of(args.set)
     OUT.mkdir(parents=True, exist_ok=True)
     pipelines = dict(PIPELINES)
     variants = args.variant or (list(ABLATIONS) if args.ablation else [])

@@ -29,6 +29,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 BOT = ROOT / "bot"
 PYTHON = str(ROOT / ".venv/bin/python")
+RASA_PYTHON = str(ROOT / ".venv-rasa/bin/python")
+# `rasa …` with the project's fix to Rasa's internals (bot/rasa_server.py); run from bot/.
+RASA_SERVER = [RASA_PYTHON, "-m", "rasa_server"]
 
 
 @dataclass(frozen=True)
@@ -106,8 +109,7 @@ RASA_TOKEN = os.environ.get("RASA_TOKEN", "")
 def services(ports: Ports, databases: Databases, channels_env: dict[str, str]) -> list[Service]:
     """The processes, in the order they start."""
     rasa = [
-        # `rasa run` with the project's fix to Rasa's internals (bot/rasa_server.py)
-        *(str(ROOT / ".venv-rasa/bin/python"), "-m", "rasa_server"),
+        *RASA_SERVER,
         "run",
         "--enable-api",
         *(["--auth-token", RASA_TOKEN] if RASA_TOKEN else []),

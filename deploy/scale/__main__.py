@@ -27,8 +27,8 @@ from deploy.scale import topology
 from deploy.scale.report import Outcome, judge, render
 from deploy.scale.topology import BUILD, ROOT, Databases, Postgres
 from deploy.scale.traffic import burst, converse
+from scripts.stack import RASA_PYTHON, Ports, Stack, _refuse_port_in_use
 from scripts.stack import Databases as StackDatabases
-from scripts.stack import Ports, Stack, _refuse_port_in_use
 
 DATABASES = ("scale_rasa", "scale_channels", "scale_backend")
 START_TIMEOUT = 600.0  # two Rasa servers load the model at once, on a possibly busy machine
@@ -106,9 +106,8 @@ def infrastructure(configs: dict[str, Path]) -> Iterator[None]:
 @contextlib.contextmanager
 def running(databases: Databases, configs: dict[str, Path]) -> Iterator[Stack]:
     """The backend (demo data), action servers, Rasa servers and channel services, health-checked."""
-    rasa_python = topology.RASA_PYTHON
     subprocess.run(
-        [rasa_python, str(topology.HERE / "tracker_tables.py"), str(configs["rasa-1"])],
+        [RASA_PYTHON, str(topology.HERE / "tracker_tables.py"), str(configs["rasa-1"])],
         cwd=topology.BOT,
         check=True,
         capture_output=True,

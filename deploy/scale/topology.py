@@ -19,11 +19,10 @@ from pathlib import Path
 import yaml
 from sqlalchemy.engine import make_url
 
-from scripts.stack import BOT, PYTHON, ROOT, Service
+from scripts.stack import BOT, PYTHON, RASA_SERVER, ROOT, Service
 
 HERE = Path(__file__).resolve().parent
 BUILD = ROOT / "build" / "scale"
-RASA_PYTHON = str(ROOT / ".venv-rasa" / "bin" / "python")
 
 ENTRY = 6000
 RASA_STICKY = 6010
@@ -171,7 +170,7 @@ def services(databases: Databases, configs: dict[str, Path]) -> list[Service]:
 
 def _rasa(number: int, port: int, endpoints: Path) -> Service:
     command = [
-        *(RASA_PYTHON, "-m", "rasa_server"),  # `rasa run` with bot/rasa_server.py's fix
+        *RASA_SERVER,
         "run",
         "--enable-api",
         "--interface",

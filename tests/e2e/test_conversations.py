@@ -128,3 +128,11 @@ def test_the_conversation_survives_empty_and_huge_messages(conversation):
     for text in ["   ", "x" * 20_000, "\u0000\u0001", "<script>alert(1)</script>"]:
         assert chat.say(text), repr(text[:20])
         chat.expect("/greet", "utter_greet", language="en")
+
+
+def test_two_unreadable_messages_in_a_row_hand_the_conversation_to_a_person(conversation):
+    chat = conversation("en")
+    chat.expect("/nlu_fallback", "utter_ask_rephrase", language="en")
+    [opened, *_] = chat.say("/nlu_fallback")
+    assert opened["text"] == chat.text_of("utter_handoff_opened", "en")
+    assert chat.say("/greet") == []  # the person answers now; the bot stays quiet

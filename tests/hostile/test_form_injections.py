@@ -7,10 +7,10 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-import yaml
 
 from conftest import tracker, user_events
-from telegram_helpers import ROOT, response
+from knowledge.build import load as load_knowledge
+from telegram_helpers import response
 
 # Values a form asks again for, with the reason it refuses them.
 VALUE_LIKE = ["1' OR '1'='1", "{{7*7}}", "${7*7}", "{% print(7*7) %}"]
@@ -80,7 +80,8 @@ def test_injections_in_the_password_reset_fields_in_telegram(stack, new_chat, st
     chat.press(button_title("utter_greet", "/forgot_password"))
     # Each turn is expected whole before the next press: the last turn sends two messages with
     # buttons (the guide's end, then the offer), so "a message with buttons" does not end a turn.
-    for step in range(1, steps_of("forgot_password") + 1):
+    steps = load_knowledge().guides["forgot_password"]["steps"]
+    for step in range(1, len(steps) + 1):
         chat.expect(f"utter_forgot_password_step_{step}", language="pl")
         chat.press(button_title(f"utter_forgot_password_step_{step}", "/affirm"))
     chat.expect("utter_forgot_password_done", "utter_offer_password_reset_form", language="pl")
@@ -99,10 +100,6 @@ def test_injections_in_the_password_reset_fields_in_telegram(stack, new_chat, st
 def button_title(name: str, payload: str) -> str:
     [title] = [b["title"] for b in response(name, "pl")["buttons"] if b["payload"] == payload]
     return title
-
-
-def steps_of(guide: str) -> int:
-    return len(yaml.safe_load((ROOT / "knowledge" / "guides" / f"{guide}.yml").read_text())["steps"])
 
 
 def test_the_databases_are_intact_afterwards(stack):
