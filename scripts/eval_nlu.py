@@ -60,6 +60,8 @@ OUT = ROOT / "build" / "eval"
 PIPELINES = {"project": ROOT / "bot" / "config.yml", "stock": ROOT / "tests" / "nlu" / "stock_config.yml"}
 ENTITIES = ("pesel", "email", "username")
 TOKENIZER = "components.tokenizer.MultilingualTokenizer"
+INTENT_CLASSIFIER = "components.linear_classifier.LinearIntentClassifier"
+RESPONSE_SELECTOR = "components.linear_classifier.LinearResponseSelector"
 
 
 def _replace_tokenizer(pipeline: list[dict]) -> list[dict]:
@@ -74,17 +76,47 @@ def _without_diacritic_folding(pipeline: list[dict]) -> list[dict]:
     return [{**c, "fold_diacritics": False} if c["name"] == TOKENIZER else c for c in pipeline]
 
 
-def _without_lexical_syntactic(pipeline: list[dict]) -> list[dict]:
-    return [c for c in pipeline if c["name"] != "LexicalSyntacticFeaturizer"]
-
-
-def _default_response_selector(pipeline: list[dict]) -> list[dict]:
-    # Rasa's default: 512-wide dense layers over the sparse features (the project's are 128 wide).
-    widths = ("dense_dimension", "concat_dimension")
-    return [
-        {k: v for k, v in c.items() if k not in widths} if c["name"] == "ResponseSelector" else c
-        for c in pipeline
+def _diet(pipeline: list[dict]) -> list[dict]:
+    """The pipeline before the linear classifiers: DIET and Rasa's ResponseSelector in their place."""
+    diet = [
+        {"name": "LexicalSyntacticFeaturizer"},
+        {"name": "CountVectorsFeaturizer"},
+        {
+            "name": "CountVectorsFeaturizer",
+            "analyzer": "char_wb",
+            "min_ngram": 2,
+            "max_ngram": 4,
+            "min_df": 2,
+        },
+        {
+            "name": "DIETClassifier",
+            "epochs": 40,
+            "number_of_transformer_layers": 1,
+            "transformer_size": 128,
+            "batch_size": [128, 512],
+            "constrain_similarities": True,
+            "random_seed": 42,
+        },
     ]
+    selector = {
+        "name": "ResponseSelector",
+        "retrieval_intent": "faq",
+        "dense_dimension": {"text": 128, "label": 128},
+        "concat_dimension": {"text": 128, "label": 128},
+        "epochs": 40,
+        "batch_size": [128, 512],
+        "constrain_similarities": True,
+        "random_seed": 42,
+    }
+    changed = []
+    for component in pipeline:
+        if component["name"] == INTENT_CLASSIFIER:
+            changed += diet
+        elif component["name"] == RESPONSE_SELECTOR:
+            changed.append(selector)
+        elif component["name"] != "CRFEntityExtractor":  # DIET extracts the entities itself
+            changed.append(component)
+    return changed
 
 
 # Each variant changes one choice of the project's pipeline.
@@ -92,8 +124,7 @@ ABLATIONS: dict[str, Callable[[list[dict]], list[dict]]] = {
     "whitespace-tokenizer": _replace_tokenizer,
     "with-lemmas": _with_lemmas,
     "no-diacritic-folding": _without_diacritic_folding,
-    "no-lexical-syntactic": _without_lexical_syntactic,
-    "default-response-selector": _default_response_selector,
+    "diet": _diet,
 }
 
 
@@ -191,6 +222,14 @@ def entity_scores(examples: list[dict], results: list[dict]) -> dict[str, dict[s
     }
 
 
+def fallback_scores(examples: list[dict], results: list[dict]) -> dict[str, float]:
+    """How often the bot would ask "did you mean…?" (FallbackClassifier), and how often that
+    question hid a right guess."""
+    asked = [r["fallback"] for r in results]
+    hid_right = [r["fallback"] and r["intent"] == e["intent"] for e, r in zip(examples, results, strict=True)]
+    return {"asked": sum(asked) / len(asked), "right_guess_held_back": sum(hid_right) / len(asked)}
+
+
 def language_scores(examples: list[dict], results: list[dict]) -> dict[str, float]:
     """How the detector did: reliable and right, reliable and wrong, or abstained."""
     right = wrong = abstained = 0
@@ -241,6 +280,11 @@ def print_table(report: dict) -> None:
         f"\nlanguage detection (project): right {lang['right']:.3f}, wrong {lang['wrong']:.3f}, "
         f"abstained (kept the conversation's language) {lang['abstained']:.3f}"
     )
+    print('\n"did you mean…?" asked instead of answering (right guess held back):')
+    for name in ("project", "stock"):
+        rates = report[name].get("fallback")
+        if rates:
+            print(f"  {name:<8} {rates['asked']:.3f} ({rates['right_guess_held_back']:.3f})")
     print("\ncostliest confusions (project): expected -> predicted")
     for truth, guess, n in report["project"]["confusions"]:
         print(f"  {n:>3}  {truth} -> {guess}")
@@ -269,7 +313,7 @@ def cached(path: Path, digest: str) -> dict | None:
     if not path.exists():
         return None
     saved = json.loads(path.read_text(encoding="utf-8"))
-    fresh = saved.get("inputs") == digest and "predictions" in saved["figures"]
+    fresh = saved.get("inputs") == digest and "fallback" in saved["figures"]
     return saved["figures"] if fresh else None
 
 
@@ -321,6 +365,7 @@ def evaluate(model: str, train_seconds: float | None, examples: list[dict]) -> d
         "intents": scores(examples, results),
         "entities": entity_scores(examples, results),
         "language_detection": language_scores(examples, results),
+        "fallback": fallback_scores(examples, results),
         "confusions": confusions(examples, results),
         "train_seconds": train_seconds,
         "predictions": [r["intent"] for r in results],
