@@ -67,7 +67,7 @@ def _default_config() -> dict[str, Any]:
     return {
         # SVM regularisation: 1.0 and 0.5 scored alike on the development set; 30 was worse.
         "C": 1.0,
-        "char_ngrams": [2, 5],
+        "char_ngrams": [1, 5],
         "word_ngrams": [1, 2],
         # Folds of the cross-validated calibration: each fold's SVM is kept and their
         # probabilities averaged.
