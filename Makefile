@@ -26,7 +26,7 @@ help:
 	@echo "make scale-test - 2 Rasa, 2 action servers, 2 channel services behind nginx, on PostgreSQL and Redis: many conversations, every tracker checked"
 	@echo "make train  - train the model (only when its inputs changed)"
 	@echo "make eval   - NLU evaluation: this pipeline vs Rasa's stock pipeline on the held-out set"
-	@echo "make eval-ablation - the same, plus variants of this pipeline that each change one of its choices"
+	@echo "make eval-ablation - make eval-dev, plus variants of this pipeline that each change one of its choices"
 	@echo "make eval-dev - make eval on the development set (tests/nlu/dev_*.yml), where changes are tried first"
 	@echo "make bench  - benchmark: NLU quality, latency and throughput under load, memory, training (vs stock)"
 	@echo "make soak   - steady load through the channel service for SOAK_MINUTES (default 20)"
@@ -121,9 +121,10 @@ eval: setup train
 	$(PY) -m knowledge.build --check
 	cd bot && $(RASA_PY) ../scripts/eval_nlu.py
 
+# On the development set: the pipeline's choices are made there, never on the held-out set.
 eval-ablation: setup train
 	$(PY) -m knowledge.build --check
-	cd bot && $(RASA_PY) ../scripts/eval_nlu.py --ablation
+	cd bot && $(RASA_PY) ../scripts/eval_nlu.py --set dev --ablation
 
 # The development set (tests/nlu/dev_*.yml): where a change of the data is tried first.
 eval-dev: setup train

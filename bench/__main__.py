@@ -26,11 +26,12 @@ from pathlib import Path
 
 from bench import load, models, report, servers
 from bench.memory import Sampler
+from scripts.stack import RASA_PYTHON
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT / "build" / "eval"
 RESULTS = ROOT / "bench" / "results"
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+
 TARGETS = (("web", "WebUser"), ("rest", "RestUser"), ("stock", "RestUser"))
 
 
@@ -52,7 +53,7 @@ def floor(stock_model: Path) -> dict:
     it adds to the memory is then the model's, not the libraries' a first model loaded)."""
     figures = {}
     for name, model in (("project", models.PROJECT_MODEL), ("stock", stock_model)):
-        command = [str(RASA_PYTHON), str(ROOT / "bench" / "floor.py"), f"{name}={model}"]
+        command = [RASA_PYTHON, str(ROOT / "bench" / "floor.py"), f"{name}={model}"]
         done = subprocess.run(command, cwd=models.BOT, capture_output=True, text=True, timeout=1200)
         if done.returncode != 0:
             raise RuntimeError(f"bench/floor.py failed:\n{done.stderr[-3000:]}")

@@ -1,22 +1,36 @@
-"""Rasa's command line, as `rasa …`, with one fix to Rasa 3.6's internals: run from bot/ as
+"""Rasa's command line, as `rasa …`, with two fixes to Rasa 3.6's internals: run from bot/ as
 `python -m rasa_server run …` wherever the project starts a Rasa server.
 
-The fix: Rasa checks every answer of the action server against a JSON schema with
+The first fix: Rasa checks every answer of the action server against a JSON schema with
 `jsonschema.validate`, which first validates the schema itself against the draft 2020-12
 meta-schema, on every call. Profiled under load (py-spy, 20 users), that was 37 % of the Rasa
 server's CPU time, about 25 ms per custom action against 1 ms for the answer's own check. Here the
 validator is built once and the schema checked once; answers are checked exactly as before and a
 bad answer raises the same ValidationError with Rasa's message.
+
+The second: Rasa 3.6 sends the whole domain (476 kB of JSON here, nearly all of it the responses
+in four languages) with every call of a custom action; encoding it was 12 % of the Rasa server's
+CPU under load, and the action server decoded it each time. The action server (rasa-sdk 3.21)
+speaks the protocol later Rasa versions use: each call carries the domain's digest, the domain
+only when the action server asks for it (HTTP 449: it has no domain, or another one, e.g. after a
+restart or behind a load balancer); it keeps the last domain it was sent. Here calls go without
+the domain and are sent again with it on a 449.
 """
 
 from __future__ import annotations
 
+import contextvars
 from typing import Any
 
 from jsonschema import validators
 from jsonschema.exceptions import best_match
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.domain import Domain
+from rasa.shared.exceptions import RasaException
+from rasa.utils.endpoints import ClientResponseError
+
+DOMAIN_MISSING = 449  # rasa-sdk's answer to a call whose domain digest it does not know
 
 _SCHEMA = RemoteAction.action_response_format_spec()
 _VALIDATOR_CLASS = validators.validator_for(_SCHEMA)
@@ -37,7 +51,48 @@ def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
     raise error
 
 
+_with_domain = contextvars.ContextVar("with_domain", default=False)
+_last_digest: tuple[Domain | None, str] = (None, "")
+_call_format = RemoteAction._action_call_format
+_run = RemoteAction.run
+
+
+def domain_digest(domain: Domain) -> str:
+    """The domain's fingerprint, computed once per loaded domain."""
+    global _last_digest
+    if _last_digest[0] is not domain:
+        _last_digest = (domain, domain.fingerprint())
+    return _last_digest[1]
+
+
+def action_call_format(self: RemoteAction, tracker: Any, domain: Domain) -> dict[str, Any]:
+    """Rasa's request to the action server, with the domain's digest and without the domain
+    unless this call is the repeat of one the action server answered with 449."""
+    call = _call_format(self, tracker, domain)
+    call["domain_digest"] = domain_digest(domain)
+    if not _with_domain.get():
+        call.pop("domain", None)
+    return call
+
+
+async def run_remote_action(self: RemoteAction, *args: Any, **kwargs: Any) -> list:
+    """RemoteAction.run, once more with the domain when the action server asks for it."""
+    try:
+        return await _run(self, *args, **kwargs)
+    except RasaException as error:
+        cause = error.__cause__
+        if not (isinstance(cause, ClientResponseError) and cause.status == DOMAIN_MISSING):
+            raise
+    token = _with_domain.set(True)
+    try:
+        return await _run(self, *args, **kwargs)
+    finally:
+        _with_domain.reset(token)
+
+
 RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
+RemoteAction._action_call_format = action_call_format  # type: ignore[method-assign]
+RemoteAction.run = run_remote_action  # type: ignore[method-assign]
 
 
 if __name__ == "__main__":

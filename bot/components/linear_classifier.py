@@ -48,6 +48,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.shared.utils.io import dump_obj_as_json_to_file, read_json_file
+from sklearn import config_context
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold
@@ -69,8 +70,7 @@ def _default_config() -> dict[str, Any]:
         "C": 1.0,
         "char_ngrams": [1, 5],
         "word_ngrams": [1, 2],
-        # Folds of the cross-validated calibration: each fold's SVM is kept and their
-        # probabilities averaged.
+        # Folds of the cross-validated calibration (Platt scaling on held-out folds).
         "calibration_folds": 5,
         "ranking_length": 10,
         "random_seed": 42,
@@ -138,14 +138,18 @@ class TextModel:
         folds = _calibration_folds(labels, config["calibration_folds"])
         splits = StratifiedKFold(folds, shuffle=True, random_state=config["random_seed"])
         svm = LinearSVC(C=config["C"], random_state=config["random_seed"])
-        classifier = CalibratedClassifierCV(svm, cv=splits, method="sigmoid")
+        # ensemble=False: one SVM trained on all the data, calibrated on the folds' predictions;
+        # a message costs one SVM, not one per fold.
+        classifier = CalibratedClassifierCV(svm, cv=splits, method="sigmoid", ensemble=False)
         pipeline = Pipeline([("features", features), ("classifier", classifier)])
         pipeline.fit(documents, np.array(labels))
         return cls(pipeline)
 
     def ranking(self, document_: str, length: int) -> list[tuple[str, float]]:
         """The labels from likeliest down, with their probabilities."""
-        probabilities = self._pipeline.predict_proba([document_])[0]
+        # The features come from text: sklearn's checks for NaN and infinity are skipped.
+        with config_context(assume_finite=True):
+            probabilities = self._pipeline.predict_proba([document_])[0]
         labels = self._pipeline.classes_
         order = np.argsort(-probabilities)[:length]
         return [(str(labels[i]), float(probabilities[i])) for i in order]

@@ -1,10 +1,21 @@
 """bot/rasa_server.py: the action server's answers are checked as Rasa checks them, without
-validating the schema itself on every call."""
+validating the schema itself on every call; the domain goes to the action server only when it
+asks for it."""
+
+import asyncio
 
 import pytest
 import rasa_server
+from aiohttp import web
 from jsonschema import ValidationError, validators
 from rasa.core.actions.action import RemoteAction
+from rasa.core.channels import CollectingOutputChannel
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import SlotSet
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.exceptions import RasaException
+from rasa.utils.endpoints import EndpointConfig
 
 ANSWER = {
     "events": [{"event": "slot", "name": "guide", "value": "get_pesel"}],
@@ -45,3 +56,74 @@ def test_the_schema_is_not_checked_again_per_answer(action, monkeypatch):
         action._validate_action_result(ANSWER)
     assert checks == []
     assert RemoteAction._validate_action_result is rasa_server.validate_action_result
+
+
+class ActionServer:
+    """The domain-digest protocol of rasa-sdk 3.21's webhook: a call without the domain is
+    answered 449 unless its digest is the one of the domain the server was last sent."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+        self.digest: str | None = None
+        self.fail_with: int | None = None
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        call = await request.json()
+        self.calls.append(call)
+        if self.fail_with:
+            return web.json_response({"error": "boom"}, status=self.fail_with)
+        if "domain" in call:
+            self.digest = call["domain_digest"]
+        elif call.get("domain_digest") != self.digest:
+            return web.json_response({"error": "no domain", "action_name": call["next_action"]}, status=449)
+        return web.json_response({"events": [{"event": "slot", "name": "guide", "value": "x"}]})
+
+
+DOMAIN = Domain.from_dict(
+    {"slots": {"guide": {"type": "any", "mappings": [{"type": "custom"}]}}, "actions": ["action_walkthrough"]}
+)
+
+
+async def run_action(server: ActionServer, times: int) -> list:
+    app = web.Application()
+    app.router.add_post("/webhook", server.webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    action = RemoteAction("action_walkthrough", EndpointConfig(f"http://127.0.0.1:{port}/webhook"))
+    try:
+        results = []
+        for _ in range(times):
+            tracker = DialogueStateTracker("someone", DOMAIN.slots)
+            nlg = TemplatedNaturalLanguageGenerator(DOMAIN.responses)
+            results.append(await action.run(CollectingOutputChannel(), nlg, tracker, DOMAIN))
+        return results
+    finally:
+        await runner.cleanup()
+
+
+def test_the_domain_goes_once_then_only_its_digest():
+    server = ActionServer()
+    results = asyncio.run(run_action(server, times=3))
+    assert all(events == [SlotSet("guide", "x")] for events in results)
+    with_domain = ["domain" in call for call in server.calls]
+    assert with_domain == [False, True, False, False]  # 449, the repeat, then digests only
+    assert {call["domain_digest"] for call in server.calls} == {DOMAIN.fingerprint()}
+
+
+def test_a_restarted_action_server_is_sent_the_domain_again():
+    server = ActionServer()
+    asyncio.run(run_action(server, times=1))
+    server.digest = None  # what a restart forgets
+    asyncio.run(run_action(server, times=1))
+    assert ["domain" in call for call in server.calls] == [False, True, False, True]
+
+
+def test_other_errors_of_the_action_server_are_not_repeated():
+    server = ActionServer()
+    server.fail_with = 500
+    with pytest.raises(RasaException, match="Failed to execute custom action"):
+        asyncio.run(run_action(server, times=1))
+    assert len(server.calls) == 1

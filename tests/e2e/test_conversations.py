@@ -121,6 +121,23 @@ def test_model_parse_produces_the_contract_intent_names(stack, text, intent):
     assert name == intent
 
 
+@pytest.mark.parametrize(
+    ("text", "entities"),
+    [
+        ("my login is anna.k_90", {("username", "anna.k_90")}),
+        ("мій логін: oksana_m92", {("username", "oksana_m92")}),
+        ("mój PESEL 90010112345", {("pesel", "90010112345")}),
+        ("пошта olena.k@gmail.com", {("email", "olena.k@gmail.com")}),
+        # Shaped like a username (letters, dots), but an address: no entity.
+        ("pacjent.gov.pl nie działa", set()),
+    ],
+)
+def test_model_parse_extracts_the_contract_entities(stack, text, entities):
+    parse = httpx.post(f"{stack.ports.rasa_url}/model/parse", json={"text": text}, timeout=30).json()
+    found = {(e["entity"], e["value"]) for e in parse["entities"] if e["entity"] != "language"}
+    assert found == entities
+
+
 def test_the_conversation_survives_empty_and_huge_messages(conversation):
     chat = conversation("en")
     # A greeting after each: two unreadable messages in a row would hand the conversation to a

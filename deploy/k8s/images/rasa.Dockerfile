@@ -9,7 +9,7 @@ RUN pip install --no-cache-dir -r bot/requirements.txt -c bot/constraints.txt
 COPY bot/components bot/components
 # The masking tracker store (bot/endpoints.yml) and the masking rules it shares with the services.
 COPY bot/masking_tracker_store.py bot/
-# `rasa` with the project's fix to Rasa's internals (its docstring says which).
+# `rasa` with the project's fixes to Rasa's internals (its docstring says which).
 COPY bot/rasa_server.py bot/
 COPY common/__init__.py common/logs.py common/
 COPY bot/credentials.yml bot/config.yml bot/
