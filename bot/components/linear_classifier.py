@@ -1,12 +1,12 @@
 """Intent classification and FAQ selection with linear models over character and word n-grams.
 
-Why linear models and not DIET: the training data has about 200 examples per intent, in four
+Why linear models and not DIET: the training data has about 250 examples per intent, in four
 languages and many spellings (transliteration, no diacritics, typos). A linear SVM over TF-IDF
-character n-grams of the folded text and word n-grams of the tokenizer's tokens separates these
-intents better than DIET did on the development set (make eval-dev), and trains in seconds
-instead of minutes. Its margins are calibrated (Platt scaling, cross-validated) into
-probabilities, so that FallbackClassifier's threshold and the "did you mean" ranking keep their
-meaning.
+character n-grams of the folded text and word n-grams of the tokenizer's tokens scores as well as
+DIET on the development set (make eval-ablation, variant `diet`: 0.991 against 0.989), trains in
+seconds instead of minutes, and makes a model a quarter of the size. Its margins are calibrated
+(Platt scaling on cross-validation folds) into probabilities, so that FallbackClassifier's
+threshold and the "did you mean" ranking keep their meaning.
 
 LinearIntentClassifier ranks the intents, a retrieval intent (faq) as one; LinearResponseSelector
 picks the retrieval intent's response key (faq/<key>) and writes it where Rasa's ResponseSelector
