@@ -282,9 +282,8 @@ def print_table(report: dict) -> None:
     )
     print('\n"did you mean…?" asked instead of answering (right guess held back):')
     for name in ("project", "stock"):
-        rates = report[name].get("fallback")
-        if rates:
-            print(f"  {name:<8} {rates['asked']:.3f} ({rates['right_guess_held_back']:.3f})")
+        rates = report[name]["fallback"]
+        print(f"  {name:<8} {rates['asked']:.3f} ({rates['right_guess_held_back']:.3f})")
     print("\ncostliest confusions (project): expected -> predicted")
     for truth, guess, n in report["project"]["confusions"]:
         print(f"  {n:>3}  {truth} -> {guess}")
