@@ -61,7 +61,7 @@ from components.tokenizer import fold
 # document carries both to the two vectorizers.
 _SEPARATOR = "\x1f"
 MODEL_FILE = "model.skops"
-LABELS_FILE = "labels.json"
+RESPONSES_FILE = "responses.json"
 
 
 def _default_config() -> dict[str, Any]:
@@ -200,13 +200,13 @@ class _LinearComponent(GraphComponent, IntentClassifier):
         model_storage: ModelStorage,
         resource: Resource,
         model: TextModel | None = None,
-        extra: dict[str, Any] | None = None,
+        responses: dict[str, list] | None = None,
     ) -> None:
         self.component_config = config
         self._model_storage = model_storage
         self._resource = resource
         self._model = model
-        self._extra = extra or {}
+        self._responses = responses or {}
 
     @classmethod
     def create(
@@ -227,23 +227,30 @@ class _LinearComponent(GraphComponent, IntentClassifier):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> _LinearComponent:
-        try:
-            with model_storage.read_from(resource) as folder:
-                model = TextModel.load(folder)
-                extra = read_json_file(folder / LABELS_FILE)
-        except ValueError:
-            # Nothing was persisted (fewer than two labels to learn): the component ranks nothing.
-            return cls(config, model_storage, resource)
-        return cls(config, model_storage, resource, model, extra)
+        with model_storage.read_from(resource) as folder:
+            if not (folder / MODEL_FILE).exists():
+                # Fewer than two labels to learn: the component ranks nothing.
+                return cls(config, model_storage, resource)
+            return cls(
+                config,
+                model_storage,
+                resource,
+                TextModel.load(folder),
+                read_json_file(folder / RESPONSES_FILE),
+            )
 
-    def _train_on(self, examples: list[Message], labels: list[str], extra: dict) -> Resource:
-        if len(set(labels)) < 2:
-            return self._resource
-        self._model = TextModel.train([document(e) for e in examples], labels, self.component_config)
-        self._extra = extra
+    def _train_on(
+        self, examples: list[Message], labels: list[str], responses: dict[str, list] | None = None
+    ) -> Resource:
         with self._model_storage.write_to(self._resource) as folder:
+            # The folder is written even when there is nothing to learn, so that loading tells
+            # "nothing trained" from a missing or broken model.
+            if len(set(labels)) < 2:
+                return self._resource
+            self._model = TextModel.train([document(e) for e in examples], labels, self.component_config)
+            self._responses = responses or {}
             self._model.save(folder)
-            dump_obj_as_json_to_file(folder / LABELS_FILE, extra)
+            dump_obj_as_json_to_file(folder / RESPONSES_FILE, self._responses)
         return self._resource
 
     def _ranking(self, message: Message) -> list[tuple[str, float]]:
@@ -258,7 +265,7 @@ class LinearIntentClassifier(_LinearComponent):
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = training_data.intent_examples
-        return self._train_on(examples, [e.get(INTENT) for e in examples], {})
+        return self._train_on(examples, [e.get(INTENT) for e in examples])
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
@@ -287,11 +294,10 @@ class LinearResponseSelector(_LinearComponent):
         # The responses go into the output, as ResponseSelector's do (the retrieval action
         # itself reads them from the domain).
         responses = {key: training_data.responses.get(f"utter_{key}", []) for key in sorted(set(labels))}
-        return self._train_on(examples, labels, {"responses": responses})
+        return self._train_on(examples, labels, responses)
 
     def process(self, messages: list[Message]) -> list[Message]:
         retrieval_intent = self.component_config["retrieval_intent"]
-        responses = self._extra.get("responses", {})
         for message in messages:
             ranking = self._ranking(message)
             if not ranking:
@@ -299,7 +305,7 @@ class LinearResponseSelector(_LinearComponent):
             key, confidence = ranking[0]
             prediction = {
                 RESPONSE_SELECTOR_PREDICTION_KEY: {
-                    RESPONSE_SELECTOR_RESPONSES_KEY: responses.get(key, []),
+                    RESPONSE_SELECTOR_RESPONSES_KEY: self._responses.get(key, []),
                     PREDICTED_CONFIDENCE_KEY: confidence,
                     INTENT_RESPONSE_KEY: key,
                     RESPONSE_SELECTOR_UTTER_ACTION_KEY: f"utter_{key}",

@@ -1,4 +1,5 @@
 import os
+import zipfile
 
 import pytest
 import skops.io as sio
@@ -176,3 +177,11 @@ def test_with_one_intent_nothing_is_trained_and_nothing_ranked(tmp_path_factory)
     )
     loaded = LinearIntentClassifier.load(LinearIntentClassifier.get_default_config(), storage, resource, None)
     assert parse(loaded, "hi").get(INTENT) == {"name": None, "confidence": 0.0}
+
+
+def test_a_broken_model_file_is_an_error_not_an_empty_classifier(training_data, tmp_path_factory):
+    _, storage, resource = trained(LinearIntentClassifier, training_data, tmp_path_factory)
+    with storage.write_to(resource) as folder:
+        (folder / MODEL_FILE).write_bytes(b"not a model")
+    with pytest.raises(zipfile.BadZipFile):  # a skops file is a zip archive
+        LinearIntentClassifier.load(LinearIntentClassifier.get_default_config(), storage, resource, None)
