@@ -17,7 +17,7 @@ RASA_INPUTS := $(shell find bot/config.yml bot/domain bot/data bot/components -t
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: print-pythons help setup run train generate check-knowledge validate test test-unit test-backend test-actions test-components test-stories test-e2e test-channels test-hostile test-privacy test-faults scale-test chat eval eval-ablation eval-dev bench soak lint format clean
+.PHONY: print-pythons help setup run train generate check-knowledge validate test test-unit test-backend test-actions test-components test-stories test-e2e test-dialogues test-channels test-hostile test-privacy test-faults scale-test chat eval eval-ablation eval-dev bench soak lint format clean
 
 help:
 	@echo "make run    - set up, train if needed, start the whole stack; prints the chat and console URLs"
@@ -68,7 +68,7 @@ chat: setup train
 validate: $(RASA_VENV)/.installed
 	cd bot && $(RASA) data validate --domain domain --data data --config config.yml
 
-test: setup check-knowledge lint validate test-unit test-backend test-actions test-components train test-stories test-e2e test-channels test-hostile test-privacy test-faults
+test: setup check-knowledge lint validate test-unit test-backend test-actions test-components train test-stories test-e2e test-dialogues test-channels test-hostile test-privacy test-faults
 
 test-unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit
@@ -91,6 +91,10 @@ test-stories: $(MODEL)
 
 test-e2e: setup $(MODEL)
 	$(PY) -m pytest tests/e2e
+
+# Whole conversations as people type them (tests/dialogues/README.md), over Rasa's REST channel.
+test-dialogues: setup $(MODEL)
+	$(PY) -m pytest tests/dialogues
 
 # The channels' tests drive the widget and the console in Debian's Chromium (installed with
 # apt-get when missing) and Telegram against a local Bot API server.

@@ -41,6 +41,18 @@ class Ports:
     backend: int = int(os.environ.get("BACKEND_PORT", 8001))
     channels: int = int(os.environ.get("CHANNELS_PORT", 8000))
 
+    @classmethod
+    def free(cls) -> Ports:
+        """Ports nothing listens on now, chosen by the system (for tests that run beside a stack)."""
+        sockets = [socket.socket() for _ in range(4)]
+        try:
+            for probe in sockets:
+                probe.bind(("127.0.0.1", 0))
+            return cls(*(probe.getsockname()[1] for probe in sockets))
+        finally:
+            for probe in sockets:
+                probe.close()
+
     @property
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.rasa}"

@@ -1,4 +1,4 @@
-"""The first stage of the two-stage fallback: "did you mean …?" with the likeliest intents."""
+"""The two-stage fallback: "did you mean …?" with the likeliest intents, then "please rephrase"."""
 
 from __future__ import annotations
 
@@ -9,9 +9,13 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.texts import language_of, localized_text
+from actions.walkthrough import last_bot_response
 
 MAX_SUGGESTIONS = 3
 NOT_SUGGESTED = {"nlu_fallback", "out_of_scope"}
+# Unreadable text ranks every intent low ("lkjh poiu mnbv": switch_language 0.29): suggesting
+# those would be guessing, so below this the person is asked to rephrase instead.
+MIN_SUGGESTION_CONFIDENCE = 0.3
 
 
 def suggestions(parse_data: dict[str, Any]) -> list[tuple[str, str]]:
@@ -19,7 +23,7 @@ def suggestions(parse_data: dict[str, Any]) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for ranked in parse_data.get("intent_ranking") or []:
         intent = ranked.get("name")
-        if not intent or intent in NOT_SUGGESTED:
+        if not intent or intent in NOT_SUGGESTED or ranked.get("confidence", 0) < MIN_SUGGESTION_CONFIDENCE:
             continue
         if intent == "faq":
             key = (
@@ -56,4 +60,19 @@ class ActionDefaultAskAffirmation(Action):
         none_of_these = localized_text(domain, "utter_label_none_of_these", language)
         buttons.append({"title": none_of_these, "payload": "/out_of_scope"})
         dispatcher.utter_message(response="utter_did_you_mean", buttons=buttons)
+        return []
+
+
+class ActionDefaultAskRephrase(Action):
+    """The second stage: asks to rephrase, or, when the first stage could only ask that already
+    (nothing likely to offer), offers a person or the menu instead of the same question again."""
+
+    def name(self) -> str:
+        return "action_default_ask_rephrase"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        asked_already = last_bot_response(tracker) == "utter_ask_rephrase"
+        dispatcher.utter_message(response="utter_default" if asked_already else "utter_ask_rephrase")
         return []

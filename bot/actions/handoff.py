@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, EventType
+from rasa_sdk.events import ConversationPaused, EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend import Backend, Refused, Unavailable
@@ -69,7 +69,12 @@ class ActionHandoff(Action):
 
 
 class ActionDefaultFallback(Action):
-    """The last stage of the two-stage fallback: "did you mean" and a rephrasing both failed."""
+    """The last stage of the two-stage fallback: "did you mean" and a rephrasing both failed.
+
+    Offers a person or the menu rather than opening a ticket by itself: two unreadable messages
+    are as often a slip of the thumb as a person in need, and a conversation handed off without
+    being asked goes silent for whatever the person writes next.
+    """
 
     def name(self) -> str:
         return "action_default_fallback"
@@ -77,4 +82,7 @@ class ActionDefaultFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        return await hand_off(dispatcher, tracker, "repeated_fallbacks")
+        dispatcher.utter_message(response="utter_default")
+        # As Rasa's own default fallback: the unread message leaves the tracker, so that the
+        # policies do not predict from it again.
+        return [UserUtteranceReverted()]

@@ -12,14 +12,17 @@ from pathlib import Path
 from typing import Any
 
 GUIDES_FILE = Path(__file__).with_name("guides.json")
-NAVIGATION_INTENTS = ("affirm", "deny", "help")
+# A task started in the middle of another is a detour: the walkthroughs it interrupts are kept
+# (this many at most) and offered again, the most recent first, as each detour ends.
+MAX_RETURNS = 3
+RETURN_SEPARATOR = "|"
 
 
 @dataclass(frozen=True)
 class Position:
     guide: str | None = None
     step: int | None = None
-    return_to: str | None = None  # "<guide>:<step>"
+    return_to: str | None = None  # the interrupted walkthroughs: "<guide>:<step>|<guide>:<step>"
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,24 @@ def step_response(guide: str, step: int) -> str:
 
 def stuck_response(guide: str, step: int) -> str:
     return f"utter_{guide}_stuck_{step}"
+
+
+def resume_response(guide: str) -> str:
+    return f"utter_{guide}_resume"
+
+
+def returns(return_to: str | None) -> list[tuple[str, int]]:
+    """The interrupted walkthroughs, the most recent last: "<guide>:<step>|<guide>:<step>"."""
+    found = []
+    for entry in (return_to or "").split(RETURN_SEPARATOR):
+        guide, _, step = entry.partition(":")
+        if guide and step.isdigit():
+            found.append((guide, int(step)))
+    return found
+
+
+def joined(interrupted: list[tuple[str, int]]) -> str | None:
+    return RETURN_SEPARATOR.join(f"{guide}:{step}" for guide, step in interrupted) or None
 
 
 class Guides:
@@ -69,11 +90,19 @@ class Guides:
     def move(self, intent: str, position: Position, last_utterance: str | None) -> Move:
         """The answer to `intent`, given the position and the bot's last response."""
         if intent in self._start:
-            return self._on_task(intent, position, last_utterance)
+            return self._on_task(intent, position)
+        if intent == "cancel":
+            if position.guide:
+                return Move(["utter_walkthrough_cancelled"], Position())
+            return Move(["utter_anything_else"], Position())
         if position.guide is None or position.step is None:
             return self._outside_walkthrough(intent, position, last_utterance)
         on_step = last_utterance == step_response(position.guide, position.step)
         step = self.steps(position.guide)[position.step - 1]
+        if intent == "step_back":
+            # On the step: the one before it; after a detour (stuck help, an FAQ): the step again.
+            previous = position.step - 1 if on_step and position.step > 1 else position.step
+            return self._show(replace(position, step=previous))
         if intent == "affirm":
             if not on_step:
                 return self._show(position)  # "continue" after a detour: show the step again
@@ -84,28 +113,28 @@ class Guides:
             return self._advance(position)
         return Move([stuck_response(position.guide, position.step)], position)
 
-    def _on_task(self, intent: str, position: Position, last_utterance: str | None) -> Move:
+    def _on_task(self, intent: str, position: Position) -> Move:
+        """A task asked for: its current step if it is in progress or interrupted, else its first
+        step, remembering the walkthrough it interrupts (offered again when the task ends)."""
         if position.guide and self.intent(position.guide) == intent:
             return self._show(position)
-        if position.return_to:
-            guide, step = position.return_to.split(":")
+        interrupted = returns(position.return_to)
+        for depth, (guide, step) in enumerate(interrupted):
             if self.intent(guide) == intent:
-                return self._show(Position(guide, int(step)))
-        target = self._start[intent]
-        stuck_here = (
-            position.guide is not None
-            and position.step is not None
-            and last_utterance == stuck_response(position.guide, position.step)
-        )
-        branches_here = stuck_here and self.steps(position.guide)[position.step - 1].get("branch") == target
-        return_to = f"{position.guide}:{position.step}" if branches_here else None
-        return self._show(Position(target, 1, return_to))
+                return self._show(Position(guide, step, joined(interrupted[:depth])))
+        if position.guide and position.step:
+            interrupted = [*interrupted, (position.guide, position.step)][-MAX_RETURNS:]
+        return self._show(Position(self._start[intent], 1, joined(interrupted)))
 
     def _outside_walkthrough(self, intent: str, position: Position, last_utterance: str | None) -> Move:
-        if intent == "affirm" and position.return_to:
-            guide, step = position.return_to.split(":")
-            if last_utterance == f"utter_{guide}_resume":  # "yes, take me back"
-                return self._show(Position(guide, int(step)))
+        interrupted = returns(position.return_to)
+        if interrupted:
+            guide, step = interrupted[-1]
+            if last_utterance == resume_response(guide):
+                if intent in ("affirm", "step_back"):  # "yes, take me back"
+                    return self._show(Position(guide, step, joined(interrupted[:-1])))
+                if intent == "deny":  # "no": that walkthrough is not offered again
+                    return Move(["utter_anything_else"], Position(None, None, joined(interrupted[:-1])))
         if intent == "affirm" and last_utterance in self._offers:
             return Move([], position, form=self._offers[last_utterance])
         if intent == "deny":
@@ -119,8 +148,9 @@ class Guides:
         if position.step < len(self.steps(position.guide)):
             return self._show(replace(position, step=position.step + 1))
         responses = [f"utter_{position.guide}_done"]
-        if position.return_to:
-            responses.append(f"utter_{position.return_to.split(':')[0]}_resume")
+        interrupted = returns(position.return_to)
+        if interrupted:
+            responses.append(resume_response(interrupted[-1][0]))
         elif self.offer(position.guide):
             responses.append(f"utter_offer_{self.offer(position.guide)}")
         return Move(responses, Position(None, None, position.return_to))

@@ -15,6 +15,7 @@ from actions.forms import EARLY_ENDINGS, AccountForm, caller_of, forget_form_val
 from actions.report import status_report
 from actions.texts import language_of, localized_text
 from actions.validation import clean_code, clean_pesel, mask_pesel
+from actions.walkthrough import position_of
 
 OUTCOME_RESPONSES = {
     **EARLY_ENDINGS,
@@ -90,4 +91,6 @@ class ActionReportStatus(Action):
         else:
             for response in OUTCOME_RESPONSES.get(outcome or "", OUTCOME_RESPONSES["unavailable"]):
                 dispatcher.utter_message(response=response)
+        if position_of(tracker).guide:  # the check interrupted a walkthrough
+            dispatcher.utter_message(response="utter_offer_continue")
         return forget_form_values()

@@ -12,6 +12,8 @@ from actions.forms import leave_form
 from actions.navigation import Guides, Position
 
 GUIDES = Guides.load()
+# "no", "cancel" and "back" (step_back) to a form's question leave the form.
+FORM_CANCELLING_INTENTS = ("deny", "cancel", "step_back")
 
 
 def last_bot_response(tracker: Tracker) -> str | None:
@@ -43,8 +45,8 @@ def position_events(position: Position) -> list[EventType]:
 class ActionWalkthrough(Action):
     """Starts, advances, resumes and branches walkthroughs (see navigation.Guides.move).
 
-    A form in progress is left: a task asked for instead of the form's answer wins, and "no"
-    cancels the form.
+    A form in progress is left: a task asked for instead of the form's answer wins, and "no",
+    "cancel" or "back" cancel the form.
     """
 
     def name(self) -> str:
@@ -55,8 +57,10 @@ class ActionWalkthrough(Action):
     ) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         leaving = leave_form(tracker)
-        if leaving and intent == "deny":  # "no" to a form's question: stop asking
+        if leaving and intent in FORM_CANCELLING_INTENTS:  # stop asking
             dispatcher.utter_message(response="utter_form_cancelled")
+            if position_of(tracker).guide:  # the form interrupted a walkthrough
+                dispatcher.utter_message(response="utter_offer_continue")
             return leaving
         move = GUIDES.move(intent, position_of(tracker), last_bot_response(tracker))
         for response in move.responses:

@@ -2,12 +2,17 @@
 
 The detected language is added to the parse output (`language`) and, when it is
 reliable, as a `language` entity with the role `detected`; the domain maps that
-entity onto the `language` slot. Unreliable detections add no entity, so short
-messages ("ok", "так", "👍") keep the conversation's language.
+entity onto the `language` slot (unless NLU could not read the message at all).
+Unreliable detections add no entity, so short messages ("ok", "так", "👍") keep
+the conversation's language. Reliable means: two different words or more, a
+confident best language, and real words: lingua reads keyboard noise ("lkjh poiu
+mnbv", "фывап олдж") as English or Russian with confidence, so at least half of
+the words must be words of the training data (the vocabulary learnt in training).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -18,11 +23,15 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from components.folding import fold
+
 LANGUAGE_ATTRIBUTE = "language"
+VOCABULARY_FILE = "vocabulary.json"
+OUT_OF_SCOPE = "out_of_scope"
 DETECTED_ROLE = "detected"
 EXTRACTOR_NAME = "LanguageDetector"
 
@@ -67,38 +76,55 @@ class Detection:
     code: str
     confidence: float
     reliable: bool
+    known_share: float = 1.0  # of the message's words, the share the training data has
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "confidence": round(self.confidence, 3), "reliable": self.reliable}
+        return {
+            "code": self.code,
+            "confidence": round(self.confidence, 3),
+            "reliable": self.reliable,
+            "known_share": round(self.known_share, 3),
+        }
 
 
-def _looks_transliterated(words: list[str], translit_words: frozenset) -> bool:
+def _looks_transliterated(words: list[str], translit_words: frozenset[str]) -> bool:
     """Ukrainian or Russian typed in Latin letters: lingua reads it as pl or en."""
     hits = sum(1 for word in words if word.lower() in translit_words)
     return hits >= 1 and hits * 3 >= len(words)
 
 
-@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=True)
 class LanguageDetector(GraphComponent):
     """Language identification with lingua, plus a confidence rule for short messages."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {
-            # A detection counts only with this many words (after neutral terms are removed) ...
+            # A detection counts only with this many different words (after neutral terms are
+            # removed): one word ("tak", "dziękuję") never switches the conversation ...
             "min_words": 2,
-            # ... or this many letters in a single word,
-            "min_letters_single_word": 7,
+            # ... at least this share of them words of the training data ...
+            "min_known_share": 0.5,
             # ... and this confidence for the best language.
             "min_confidence": 0.7,
             "max_chars": 500,
             "translit_words_file": None,
         }
 
-    def __init__(self, config: dict[str, Any], detector: LinguaDetector, translit: frozenset) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        detector: LinguaDetector,
+        translit: frozenset[str],
+        vocabulary: frozenset[str] | None = None,
+        storage: tuple[ModelStorage, Resource] | None = None,
+    ) -> None:
         self._config = config
         self._detector = detector
         self._translit = translit
+        # None before training: then every word counts as known.
+        self._vocabulary = vocabulary
+        self._storage = storage
 
     @classmethod
     def create(
@@ -108,8 +134,39 @@ class LanguageDetector(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> LanguageDetector:
-        detector = LanguageDetectorBuilder.from_languages(*_LINGUA_TO_CODE).build()
-        return cls(config, detector, _load_translit_words(config.get("translit_words_file")))
+        translit = _load_translit_words(config.get("translit_words_file"))
+        return cls(config, _lingua(), translit, None, (model_storage, resource))
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> LanguageDetector:
+        with model_storage.read_from(resource) as directory:
+            words = json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8"))
+        translit = _load_translit_words(config.get("translit_words_file"))
+        return cls(config, _lingua(), translit, frozenset(words), (model_storage, resource))
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Learns the vocabulary: every word of the training examples, folded, but for the
+        out_of_scope examples, which hold keyboard noise on purpose ("asdfgh")."""
+        words = {
+            word
+            for example in training_data.training_examples
+            if example.get(INTENT) != OUT_OF_SCOPE
+            for word in _folded_words(example.get(TEXT) or "")
+        }
+        self._vocabulary = frozenset(words)
+        model_storage, resource = self._storage  # given to every component Rasa trains
+        with model_storage.write_to(resource) as directory:
+            (directory / VOCABULARY_FILE).write_text(
+                json.dumps(sorted(words), ensure_ascii=False), encoding="utf-8"
+            )
+        return resource
 
     def detect(self, text: str) -> Detection | None:
         """Best language of `text`; `reliable` says whether it may switch the conversation."""
@@ -133,13 +190,21 @@ class LanguageDetector(GraphComponent):
         if marked:
             best = next(v for v in ranked if _LINGUA_TO_CODE[v.language] == marked)
             confidence = max(best.value / total, self._config["min_confidence"])
-        long_enough = len(words) >= self._config["min_words"] or (
-            len(words) == 1 and len(words[0]) >= self._config["min_letters_single_word"]
+        distinct = {fold(word.lower()) for word in words}
+        known_share = self._known_share(distinct)
+        reliable = (
+            len(distinct) >= self._config["min_words"]
+            and known_share >= self._config["min_known_share"]
+            and confidence >= self._config["min_confidence"]
         )
-        reliable = long_enough and confidence >= self._config["min_confidence"]
         if not cyrillic and _looks_transliterated(words, self._translit):
             reliable = False
-        return Detection(_LINGUA_TO_CODE[best.language], confidence, reliable)
+        return Detection(_LINGUA_TO_CODE[best.language], confidence, reliable, known_share)
+
+    def _known_share(self, words: set[str]) -> float:
+        if self._vocabulary is None:
+            return 1.0
+        return sum(1 for word in words if word in self._vocabulary) / len(words)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
@@ -185,7 +250,15 @@ def _marked_language(words: list[str]) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def _load_translit_words(path: str | None) -> frozenset:
+def _lingua() -> LinguaDetector:
+    return LanguageDetectorBuilder.from_languages(*_LINGUA_TO_CODE).build()
+
+
+def _folded_words(text: str) -> set[str]:
+    return {fold(word.lower()) for word in _WORD.findall(text)}
+
+
+def _load_translit_words(path: str | None) -> frozenset[str]:
     if not path:
         return frozenset()
     with open(path, encoding="utf-8") as handle:

@@ -55,7 +55,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
-from components.tokenizer import fold
+from components.folding import fold
 
 # The words and the text are joined with this separator, which no message contains, so that one
 # document carries both to the two vectorizers.

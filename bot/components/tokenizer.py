@@ -10,7 +10,6 @@ Russian words get pymorphy3's dictionary lemmas instead ("пароля" -> "па
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 from typing import Any
 
@@ -23,15 +22,12 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.training_data.message import Message
 
+from components.folding import APOSTROPHES, fold
 from components.language_detector import LANGUAGE_ATTRIBUTE
 
 LANGUAGES = ("uk", "pl", "en", "ru")
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
-_APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'", "`": "'", "‘": "'"})
 _PUNCTUATION_ONLY = re.compile(r"^[^\w]+$")
-# Letters that Unicode does not decompose into a base letter and a mark.
-_UNDECOMPOSABLE = str.maketrans({"ł": "l", "ё": "е"})
-_LATIN_WITH_MARK = re.compile(r"([a-z])[\u0300-\u036f]+")
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
@@ -80,18 +76,8 @@ class MultilingualTokenizer(Tokenizer):
         if _CYRILLIC.search(word):
             lemmatize = self._lemmatize_ru if language == "ru" else self._lemmatize_uk
             if lemmatize:
-                return lemmatize(word.translate(_APOSTROPHES))
+                return lemmatize(word.translate(APOSTROPHES))
         return self._fold(word)
-
-
-def fold(word: str) -> str:
-    """The form a person may type the word in: one apostrophe, no marks on Latin letters, е for ё.
-
-    Only marks on Latin letters go: й and ї are letters of their own in Ukrainian and Russian.
-    """
-    word = word.translate(_APOSTROPHES).translate(_UNDECOMPOSABLE)
-    decomposed = _LATIN_WITH_MARK.sub(r"\1", unicodedata.normalize("NFD", word))
-    return unicodedata.normalize("NFC", decomposed)
 
 
 def _identity(word: str) -> str:

@@ -53,10 +53,11 @@ def test_asking_twice_keeps_one_ticket(backend):
     assert len([t for t in tickets(backend) if t["conversation_id"] == "handoff-2"]) == 1
 
 
-def test_repeated_fallbacks_hand_off_with_their_reason(backend):
-    run(ActionDefaultFallback(), "handoff-3", "uk", channel=None)
-    [ticket] = [t for t in tickets(backend) if t["conversation_id"] == "handoff-3"]
-    assert (ticket["channel"], ticket["reason"]) == ("rest", "repeated_fallbacks")
+def test_repeated_fallbacks_offer_a_person_without_opening_a_ticket(backend):
+    events, messages = run(ActionDefaultFallback(), "handoff-3", "uk", channel=None)
+    assert [m["response"] for m in messages] == ["utter_default"]
+    assert [e["event"] for e in events] == ["rewind"]  # not paused: the bot goes on answering
+    assert not [t for t in tickets(backend) if t["conversation_id"] == "handoff-3"]
 
 
 def test_without_the_backend_the_person_gets_the_phone_numbers(monkeypatch):

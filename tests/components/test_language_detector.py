@@ -1,6 +1,9 @@
 import pytest
-from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.language_detector import LanguageDetector, _load_translit_words
 from conftest import BOT
@@ -83,3 +86,48 @@ def test_odd_input_does_not_crash(detector, text):
 def test_translit_word_list_has_no_common_polish_words():
     words = _load_translit_words(str(BOT / "components/translit_words.txt"))
     assert not words & {"tak", "nie", "jak", "co", "to", "bo", "aby", "moi", "tam", "dobre", "ja"}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> LanguageDetector:
+    """A detector trained on a few examples, loaded back from Rasa's model storage."""
+    storage = LocalModelStorage(tmp_path_factory.mktemp("storage"))
+    resource = Resource("language_detector")
+    config = {**LanguageDetector.get_default_config(), "translit_words_file": None}
+    examples = [
+        "jak zresetować hasło do profilu",
+        "how do I log in to the patient account",
+        "як отримати номер песель",
+        "что такое песель",
+        "dziękuję bardzo za pomoc",
+    ]
+    noise = Message(data={TEXT: "sdfsdf sdfsdf", INTENT: "out_of_scope"})  # kept out of the vocabulary
+    LanguageDetector.create(config, storage, resource, None).train(
+        TrainingData([Message(data={TEXT: text, INTENT: "greet"}) for text in examples] + [noise])
+    )
+    return LanguageDetector.load(config, storage, resource, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("jak zresetowac haslo", "pl"), ("how do I log in to my account", "en"), ("як отримати песель", "uk")],
+)
+def test_real_words_are_detected_after_training(trained, text, language):
+    detection = trained.detect(text)
+    assert (detection.code, detection.reliable) == (language, True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["lkjh poiu mnbv", "xyzzy qwerty", "kjhkjh jhgjhg", "фывап олдж", "ываыва ааа", "sdfsdf sdfsdf"],
+)
+def test_keyboard_noise_never_switches(trained, text):
+    # lingua alone reads these as English, Polish or Russian with confidence 0.79 to 1.0
+    detection = trained.detect(text)
+    assert detection is None or not detection.reliable
+
+
+@pytest.mark.parametrize("text", ["dziękuję", "tak tak", "bardzo", "Dobranoc"])
+def test_one_word_never_switches(trained, text):
+    detection = trained.detect(text)
+    assert detection is None or not detection.reliable

@@ -8,7 +8,7 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.fallback import ActionDefaultAskAffirmation
+from actions.fallback import ActionDefaultAskAffirmation, ActionDefaultAskRephrase
 from actions.language import ActionSessionStart, ActionSwitchLanguage, language_hint
 from actions.recovery import OUTCOME_RESPONSES as RECOVERY
 from actions.report import status_report
@@ -64,17 +64,30 @@ def test_walkthrough_advances_and_sets_the_position(domain):
     }
 
 
+@pytest.mark.parametrize("intent", ["cancel", "deny", "step_back"])
+@pytest.mark.parametrize(("guide", "after"), [(None, []), ("ikp_login", ["utter_offer_continue"])])
+def test_a_cancel_in_words_leaves_the_form_and_offers_the_interrupted_walkthrough(
+    domain, intent, guide, after
+):
+    slots = {"guide": guide, "step": 3.0 if guide else None, "requested_slot": "pesel"}
+    message = {"intent": {"name": intent}, "entities": [], "text": "…"}
+    t = Tracker("someone", slots, message, [], False, None, {"name": "check_status_form"}, "action_listen")
+    messages, events = run(ActionWalkthrough(), t, domain)
+    assert [m["response"] for m in messages] == ["utter_form_cancelled", *after]
+    assert {"event": "active_loop", "name": None, "timestamp": None} in events
+
+
 def suggestion_parse() -> dict:
     return {
         "intent": {"name": "nlu_fallback"},
         "entities": [],
         "intent_ranking": [
-            {"name": "nlu_fallback", "confidence": 0.45},
-            {"name": "forgot_password", "confidence": 0.3},
-            {"name": "out_of_scope", "confidence": 0.2},
-            {"name": "faq", "confidence": 0.1},
-            {"name": "ikp_login", "confidence": 0.05},
-            {"name": "get_pesel", "confidence": 0.01},
+            {"name": "nlu_fallback", "confidence": 1.0},
+            {"name": "forgot_password", "confidence": 0.45},
+            {"name": "out_of_scope", "confidence": 0.44},
+            {"name": "faq", "confidence": 0.43},
+            {"name": "ikp_login", "confidence": 0.31},
+            {"name": "get_pesel", "confidence": 0.29},
         ],
         "response_selector": {"faq": {"response": {"intent_response_key": "faq/ikp_cost"}}},
     }
@@ -98,10 +111,28 @@ def test_did_you_mean_offers_the_likeliest_intents_in_the_conversation_language(
     assert all(titles)
 
 
-def test_did_you_mean_without_candidates_asks_to_rephrase(domain):
-    parse = {"intent": {"name": "nlu_fallback"}, "entities": [], "intent_ranking": [{"name": "out_of_scope"}]}
+@pytest.mark.parametrize(
+    "ranking",
+    [
+        [{"name": "out_of_scope", "confidence": 0.9}],
+        # unreadable text ranks everything low: no guess is offered
+        [{"name": "switch_language", "confidence": 0.29}, {"name": "faq", "confidence": 0.2}],
+    ],
+)
+def test_did_you_mean_without_likely_candidates_asks_to_rephrase(domain, ranking):
+    parse = {"intent": {"name": "nlu_fallback"}, "entities": [], "intent_ranking": ranking}
     messages, _ = run(ActionDefaultAskAffirmation(), tracker(message=parse), domain)
     assert [m["response"] for m in messages] == ["utter_ask_rephrase"]
+
+
+@pytest.mark.parametrize(
+    ("before", "response"),
+    [("utter_did_you_mean", "utter_ask_rephrase"), ("utter_ask_rephrase", "utter_default")],
+)
+def test_rephrase_is_not_asked_twice_in_a_row(domain, before, response):
+    events = [user("nlu_fallback"), bot(before), user("nlu_fallback")]
+    messages, _ = run(ActionDefaultAskRephrase(), tracker(events=events), domain)
+    assert [m["response"] for m in messages] == [response]
 
 
 @pytest.mark.parametrize(
