@@ -255,33 +255,35 @@ def confusions(examples: list[dict], results: list[dict], top: int = 10) -> list
 
 
 def print_table(report: dict) -> None:
+    """Accuracy and macro-F1 per group for each pipeline scored (and the gap, when both were)."""
+    names = [name for name in PIPELINES if name in report]
     groups = ["all", "uk", "pl", "en", "ru", "clean", "messy"] + [
         f"{lang}/messy" for lang in ("uk", "pl", "en", "ru")
     ]
-    print(
-        f"\n{'group':<10}{'n':>5} | {'project acc':>11} {'F1':>6} | {'stock acc':>9} {'F1':>6} | {'Δacc':>6}"
-    )
-    print("-" * 66)
+    both = len(names) == 2
+    header = "".join(f" | {name + ' acc':>11} {'F1':>6}" for name in names)
+    print(f"\n{'group':<10}{'n':>5}{header}" + (f" | {'Δacc':>6}" if both else ""))
+    print("-" * (16 + 21 * len(names) + (9 if both else 0)))
     for group in groups:
-        p, s = report["project"]["intents"][group], report["stock"]["intents"][group]
-        print(
-            f"{group:<10}{p['n']:>5} | {p['accuracy']:>11.3f} {p['macro_f1']:>6.3f} | "
-            f"{s['accuracy']:>9.3f} {s['macro_f1']:>6.3f} | {p['accuracy'] - s['accuracy']:>+6.3f}"
-        )
+        rows = [report[name]["intents"][group] for name in names]
+        cells = "".join(f" | {row['accuracy']:>11.3f} {row['macro_f1']:>6.3f}" for row in rows)
+        gap = f" | {rows[0]['accuracy'] - rows[1]['accuracy']:>+6.3f}" if both else ""
+        print(f"{group:<10}{rows[0]['n']:>5}{cells}{gap}")
     print("\nentities (precision / recall):")
-    for name in ENTITIES:
-        p, s = report["project"]["entities"][name], report["stock"]["entities"][name]
-        print(
-            f"  {name:<9} project {p['precision']:.3f} / {p['recall']:.3f}   "
-            f"stock {s['precision']:.3f} / {s['recall']:.3f}   (n={p['support']})"
+    for entity in ENTITIES:
+        cells = "   ".join(
+            f"{name} {report[name]['entities'][entity]['precision']:.3f} / "
+            f"{report[name]['entities'][entity]['recall']:.3f}"
+            for name in names
         )
+        print(f"  {entity:<9} {cells}   (n={report[names[0]]['entities'][entity]['support']})")
     lang = report["project"]["language_detection"]
     print(
         f"\nlanguage detection (project): right {lang['right']:.3f}, wrong {lang['wrong']:.3f}, "
         f"abstained (kept the conversation's language) {lang['abstained']:.3f}"
     )
     print('\n"did you mean…?" asked instead of answering (right guess held back):')
-    for name in ("project", "stock"):
+    for name in names:
         rates = report[name]["fallback"]
         print(f"  {name:<8} {rates['asked']:.3f} ({rates['right_guess_held_back']:.3f})")
     print("\ncostliest confusions (project): expected -> predicted")
@@ -400,10 +402,13 @@ def main() -> int:
         "--variant", action="append", choices=list(ABLATIONS), help="only this variant (repeatable)"
     )
     parser.add_argument("--set", choices=list(SETS), default="heldout", help="the test set")
+    parser.add_argument(
+        "--only", choices=list(PIPELINES), help="score this pipeline alone (no stock model to train)"
+    )
     args = parser.parse_args()
     examples = examples_of(args.set)
     OUT.mkdir(parents=True, exist_ok=True)
-    pipelines = dict(PIPELINES)
+    pipelines = {args.only: PIPELINES[args.only]} if args.only else dict(PIPELINES)
     variants = args.variant or (list(ABLATIONS) if args.ablation else [])
     pipelines |= {name: path for name, path in ablation_configs().items() if name in variants}
     report = {}
@@ -421,8 +426,9 @@ def main() -> int:
             print(f"{name}: inputs unchanged, figures from {path}")
         report[name] = figures
     print_table(report)
-    report["paired"] = paired(examples, report["project"]["predictions"], report["stock"]["predictions"])
-    print_paired(report["paired"])
+    if not args.only:
+        report["paired"] = paired(examples, report["project"]["predictions"], report["stock"]["predictions"])
+        print_paired(report["paired"])
     if variants:
         print_ablation(report, variants)
     path = figures_path("report", args.set)

@@ -6,11 +6,12 @@ from rasa.shared.nlu.training_data.message import Message
 
 from components.unreadable import UnreadableMessageClassifier
 
-RANKING = [{"name": "get_pesel", "confidence": 0.6}, {"name": "faq", "confidence": 0.4}]
+RANKING = [{"name": "get_pesel", "confidence": 0.5}, {"name": "faq", "confidence": 0.4}]
 
 
-def classified(language: dict | None) -> Message:
-    message = Message(data={TEXT: "…", INTENT: dict(RANKING[0]), INTENT_RANKING_KEY: list(RANKING)})
+def classified(language: dict | None, confidence: float = 0.5) -> Message:
+    intent = {"name": "get_pesel", "confidence": confidence}
+    message = Message(data={TEXT: "…", INTENT: intent, INTENT_RANKING_KEY: list(RANKING)})
     if language is not None:
         message.set("language", language)
     [message] = UnreadableMessageClassifier.create({}, None, None, None).process([message])
