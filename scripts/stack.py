@@ -116,6 +116,7 @@ class Databases:
 # Rasa listens on loopback only, where its HTTP API (/model/parse, trackers) is open to local
 # processes; set RASA_TOKEN to require a token as well (the channel service then sends it).
 RASA_TOKEN = os.environ.get("RASA_TOKEN", "")
+DEMO_PORTAL = "Demo Clinic Online"
 
 
 def services(ports: Ports, databases: Databases, channels_env: dict[str, str]) -> list[Service]:
@@ -147,7 +148,9 @@ def services(ports: Ports, databases: Databases, channels_env: dict[str, str]) -
                 # LOG_LEVEL=DEBUG (Rasa's own variable) puts the action server at debug level too.
                 *(["--debug"] if os.environ.get("LOG_LEVEL", "").upper() == "DEBUG" else []),
             ],
-            {"BACKEND_URL": ports.backend_url},
+            # The organisation's own patient portal, whose accounts the recovery forms serve
+            # (never the Trusted Profile); the demo names a demo portal.
+            {"BACKEND_URL": ports.backend_url, "PORTAL_NAME": os.environ.get("PORTAL_NAME", DEMO_PORTAL)},
             BOT,
             f"{ports.actions_url}/health",
         ),

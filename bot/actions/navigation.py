@@ -61,17 +61,20 @@ def joined(interrupted: list[tuple[str, int]]) -> str | None:
 
 
 class Guides:
-    def __init__(self, structure: dict[str, Any]) -> None:
+    def __init__(self, structure: dict[str, Any], offers: bool = True) -> None:
+        """`offers`: whether the forms of the organisation's own portal are offered after their
+        guides (only when it has a portal)."""
         self._guides: dict[str, Any] = structure["guides"]
         self._start: dict[str, str] = structure["start"]
+        self._with_offers = offers
         # "yes" to one of these responses starts its form
         self._offers = {
             f"utter_offer_{g['offer']}": g["offer"] for g in self._guides.values() if g.get("offer")
         }
 
     @classmethod
-    def load(cls, path: Path = GUIDES_FILE) -> Guides:
-        return cls(json.loads(path.read_text(encoding="utf-8")))
+    def load(cls, path: Path = GUIDES_FILE, offers: bool = True) -> Guides:
+        return cls(json.loads(path.read_text(encoding="utf-8")), offers)
 
     @property
     def task_intents(self) -> list[str]:
@@ -84,8 +87,8 @@ class Guides:
         return self._guides[guide]["intent"]
 
     def offer(self, guide: str) -> str | None:
-        """The form offered at the end of the guide (e.g. username_reminder_form)."""
-        return self._guides[guide].get("offer")
+        """The form offered at the end of the guide (e.g. username_reminder_form), if any."""
+        return self._guides[guide].get("offer") if self._with_offers else None
 
     def move(self, intent: str, position: Position, last_utterance: str | None) -> Move:
         """The answer to `intent`, given the position and the bot's last response."""

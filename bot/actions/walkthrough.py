@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -11,7 +12,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.forms import leave_form
 from actions.navigation import Guides, Position
 
-GUIDES = Guides.load()
+# The organisation's own patient portal (its name as people know it), whose username reminders
+# and password resets the account forms request; without one, they are not offered.
+PORTAL_NAME = os.environ.get("PORTAL_NAME", "").strip()
+GUIDES = Guides.load(offers=bool(PORTAL_NAME))
 # "no", "cancel" and "back" (step_back) to a form's question leave the form.
 FORM_CANCELLING_INTENTS = ("deny", "cancel", "step_back")
 
@@ -64,9 +68,11 @@ class ActionWalkthrough(Action):
             return leaving
         move = GUIDES.move(intent, position_of(tracker), last_bot_response(tracker))
         for response in move.responses:
-            dispatcher.utter_message(response=response)
+            # The offers and the forms' questions name the portal ({portal}).
+            dispatcher.utter_message(response=response, portal=PORTAL_NAME)
         followup = [FollowupAction(move.form)] if move.form else []
-        return leaving + position_events(move.position) + followup
+        portal = [SlotSet("portal", PORTAL_NAME)] if PORTAL_NAME else []
+        return leaving + position_events(move.position) + portal + followup
 
 
 class ActionLeaveWalkthrough(Action):

@@ -7,28 +7,20 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from channels.app import create_app
 from channels.config import Settings
 from fake_bot_api import FakeBot, FakeBotApi, ServerThread, bound_socket
+from tests.support.responses import bot_responses
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@cache
-def _responses() -> dict[str, Any]:
-    path = ROOT / "bot" / "domain" / "generated_responses.yml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))["responses"]
-
-
 def response(name: str, language: str) -> dict[str, Any]:
     """The response's variation in `language`: {"text", "buttons"?}."""
-    [variation] = [v for v in _responses()[name] if v["condition"][0]["value"] == language]
+    [variation] = [v for v in bot_responses()[name] if v["condition"][0]["value"] == language]
     return variation
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-import yaml
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from channels.texts import widget_labels
+from tests.support.responses import bot_responses
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "build" / "artifacts"
@@ -51,8 +51,7 @@ CONTRAST = """(element, pseudo) => {
 
 @pytest.fixture(scope="module")
 def responses() -> dict:
-    path = ROOT / "bot" / "domain" / "generated_responses.yml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))["responses"]
+    return bot_responses()
 
 
 @pytest.fixture(scope="module")

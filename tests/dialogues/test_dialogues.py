@@ -73,15 +73,13 @@ class Player:
         pytest.fail(f"no button {title!r} in the last reply: {[b['title'] for b in buttons]}", pytrace=False)
 
 
-@pytest.mark.parametrize(
-    ("language", "dialogue"), DIALOGUES, ids=[f"{lang}: {d.name}" for lang, d in DIALOGUES]
-)
-def test_dialogue(rasa, language, dialogue):
+@pytest.mark.parametrize(("file", "dialogue"), DIALOGUES, ids=[f"{file}: {d.name}" for file, d in DIALOGUES])
+def test_dialogue(rasa, file, dialogue):
     player = Player(rasa, dialogue)
     for number, turn in enumerate(dialogue.turns, 1):
         player.play(number, turn)
 
 
 def test_every_language_has_its_dialogues():
-    counts = {lang: sum(1 for language, _ in DIALOGUES if language == lang) for lang in get_args(Language)}
+    counts = {lang: sum(1 for _, d in DIALOGUES if d.language == lang) for lang in get_args(Language)}
     assert min(counts.values()) >= 25, counts

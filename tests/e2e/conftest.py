@@ -5,9 +5,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from scripts.stack import Databases, Ports, Stack, running_stack
+from tests.support.responses import bot_responses
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,8 +23,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
 
 @pytest.fixture(scope="session")
 def responses() -> dict:
-    path = ROOT / "bot" / "domain" / "generated_responses.yml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))["responses"]
+    return bot_responses()
 
 
 class Conversation:

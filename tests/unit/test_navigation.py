@@ -153,3 +153,9 @@ def test_outside_a_walkthrough_yes_and_help_show_the_menu_and_no_asks_what_else(
     assert guides.move("affirm", Position(), "utter_greet").responses == ["utter_menu"]
     assert guides.move("help", Position(), None).responses == ["utter_menu"]
     assert guides.move("deny", Position(), None).responses == ["utter_anything_else"]
+
+
+def test_without_a_portal_of_its_own_the_organisation_offers_no_account_forms():
+    guides = Guides.load(offers=False)
+    end, _ = finish(guides, guides.move("forgot_password", Position(), "utter_greet").position)
+    assert end.responses == ["utter_forgot_password_done"]

@@ -1,0 +1,25 @@
+"""What the bot says, as the tests expect it: bot/domain/generated_responses.yml, with the values
+the stack fills in (the demo portal's name) in place."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scripts.stack import DEMO_PORTAL
+
+RESPONSES_FILE = Path(__file__).resolve().parents[2] / "bot" / "domain" / "generated_responses.yml"
+
+
+@cache
+def bot_responses() -> dict[str, list[dict[str, Any]]]:
+    """Every response's variations; `{portal}` filled in as the stack's action server does."""
+    responses = yaml.safe_load(RESPONSES_FILE.read_text(encoding="utf-8"))["responses"]
+    for variations in responses.values():
+        for variation in variations:
+            if "text" in variation:
+                variation["text"] = variation["text"].replace("{portal}", DEMO_PORTAL)
+    return responses
