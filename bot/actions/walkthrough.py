@@ -68,11 +68,10 @@ class ActionWalkthrough(Action):
             return leaving
         move = GUIDES.move(intent, position_of(tracker), last_bot_response(tracker))
         for response in move.responses:
-            # The offers and the forms' questions name the portal ({portal}).
-            dispatcher.utter_message(response=response, portal=PORTAL_NAME)
-        followup = [FollowupAction(move.form)] if move.form else []
-        portal = [SlotSet("portal", PORTAL_NAME)] if PORTAL_NAME else []
-        return leaving + position_events(move.position) + portal + followup
+            dispatcher.utter_message(response=response, portal=PORTAL_NAME)  # the offers name it
+        # The form's questions name the portal too: they read it from the slot.
+        form = [SlotSet("portal", PORTAL_NAME), FollowupAction(move.form)] if move.form else []
+        return leaving + position_events(move.position) + form
 
 
 class ActionLeaveWalkthrough(Action):

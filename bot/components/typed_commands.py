@@ -45,6 +45,7 @@ STUCK = "help"
 MAX_WORDS_AFTER_STUCK = 2
 # A phrase this long or longer also matches with a typo (difflib's similarity at least this).
 MIN_LETTERS_FOR_TYPOS = 5
+MAX_LETTERS_FOR_TYPOS = 40  # commands are short: longer text is not compared letter by letter
 TYPO_SIMILARITY = 0.85
 _NOT_A_WORD = re.compile(r"[^\w'\s-]+")
 _DASHES = re.compile(r"(?<!\w)-|-(?!\w)")
@@ -63,6 +64,7 @@ class Lexicon:
     emoji: dict[str, str]
     courtesy: tuple[str, ...]
     request_words: frozenset[str]
+    long_phrases: tuple[str, ...]  # those a typo may match
 
     @classmethod
     def load(cls, path: str) -> Lexicon:
@@ -76,9 +78,9 @@ class Lexicon:
                     raise ValueError(f"'{phrase}' is a command of both {phrases[key]} and {intent}")
                 phrases[key] = intent
         courtesy = tuple(sorted((normalized(c) for c in data["courtesy"]), key=len, reverse=True))
-        return cls(
-            phrases, data["emoji"], courtesy, frozenset(normalized(w) for w in data["language_request_words"])
-        )
+        request_words = frozenset(normalized(w) for w in data["language_request_words"])
+        long_phrases = tuple(p for p in phrases if len(p) >= MIN_LETTERS_FOR_TYPOS)
+        return cls(phrases, data["emoji"], courtesy, request_words, long_phrases)
 
     def command(self, text: str) -> str | None:
         """The intent of a message that is only a command, else None."""
@@ -95,8 +97,8 @@ class Lexicon:
         stuck = self._stuck_with_a_few_words(words)
         if stuck:
             return stuck
-        if len(words) >= MIN_LETTERS_FOR_TYPOS:
-            close = difflib.get_close_matches(words, self._long_phrases, n=1, cutoff=TYPO_SIMILARITY)
+        if MIN_LETTERS_FOR_TYPOS <= len(words) <= MAX_LETTERS_FOR_TYPOS:
+            close = difflib.get_close_matches(words, self.long_phrases, n=1, cutoff=TYPO_SIMILARITY)
             if close:
                 return self.phrases[close[0]]
         return None
@@ -113,10 +115,6 @@ class Lexicon:
         """Whether `text` has nothing but request words ("можна", "po", "please", …)."""
         words = self._without_courtesy(normalized(text)).split()
         return all(word in self.request_words for word in words)
-
-    @property
-    def _long_phrases(self) -> list[str]:
-        return [phrase for phrase in self.phrases if len(phrase) >= MIN_LETTERS_FOR_TYPOS]
 
     def _without_courtesy(self, words: str) -> str:
         padded = f" {words} "
