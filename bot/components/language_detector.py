@@ -7,11 +7,14 @@ Unreliable detections add no entity, so short messages ("ok", "так", "👍") 
 the conversation's language. Reliable means: two different words or more, a
 confident best language, and real words: lingua reads keyboard noise ("lkjh poiu
 mnbv", "фывап олдж") as English or Russian with confidence, so at least half of
-the words must be words of the training data (the vocabulary learnt in training).
+the words must be words of the training data (the vocabulary learnt in training). A message
+none of whose words is one of those or close to one is marked not `readable`
+(components.unreadable sends it to the fallback).
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from dataclasses import dataclass
@@ -32,6 +35,7 @@ from components.folding import fold
 LANGUAGE_ATTRIBUTE = "language"
 VOCABULARY_FILE = "vocabulary.json"
 OUT_OF_SCOPE = "out_of_scope"
+MIN_LETTERS_FOR_NEAR = 5  # shorter words count as known only when exactly known
 DETECTED_ROLE = "detected"
 EXTRACTOR_NAME = "LanguageDetector"
 
@@ -76,14 +80,15 @@ class Detection:
     code: str
     confidence: float
     reliable: bool
-    known_share: float = 1.0  # of the message's words, the share the training data has
+    # False when no word is one of the training data's or close to one (keyboard noise)
+    readable: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,
             "confidence": round(self.confidence, 3),
             "reliable": self.reliable,
-            "known_share": round(self.known_share, 3),
+            "readable": self.readable,
         }
 
 
@@ -107,6 +112,9 @@ class LanguageDetector(GraphComponent):
             "min_known_share": 0.5,
             # ... and this confidence for the best language.
             "min_confidence": 0.7,
+            # A word this similar (difflib's ratio) to a word of the training data is a typo of
+            # it, not noise.
+            "near_word_similarity": 0.75,
             "max_chars": 500,
             "translit_words_file": None,
         }
@@ -124,6 +132,7 @@ class LanguageDetector(GraphComponent):
         self._translit = translit
         # None before training: then every word counts as known.
         self._vocabulary = vocabulary
+        self._by_initial = _by_initial(vocabulary or frozenset())
         self._storage = storage
 
     @classmethod
@@ -161,6 +170,7 @@ class LanguageDetector(GraphComponent):
             for word in _folded_words(example.get(TEXT) or "")
         }
         self._vocabulary = frozenset(words)
+        self._by_initial = _by_initial(self._vocabulary)
         model_storage, resource = self._storage  # given to every component Rasa trains
         with model_storage.write_to(resource) as directory:
             (directory / VOCABULARY_FILE).write_text(
@@ -190,21 +200,33 @@ class LanguageDetector(GraphComponent):
         if marked:
             best = next(v for v in ranked if _LINGUA_TO_CODE[v.language] == marked)
             confidence = max(best.value / total, self._config["min_confidence"])
-        distinct = {fold(word.lower()) for word in words}
-        known_share = self._known_share(distinct)
+        # One-letter words ("w", "я", the "k" of "dmytro_k") say little of the language.
+        counted = {fold(word.lower()) for word in words if len(word) > 1}
+        known_share = self._known_share(counted)
         reliable = (
-            len(distinct) >= self._config["min_words"]
+            len(counted) >= self._config["min_words"]
             and known_share >= self._config["min_known_share"]
             and confidence >= self._config["min_confidence"]
         )
         if not cyrillic and _looks_transliterated(words, self._translit):
             reliable = False
-        return Detection(_LINGUA_TO_CODE[best.language], confidence, reliable, known_share)
+        readable = known_share > 0 or any(self._near_known(word) for word in counted)
+        return Detection(_LINGUA_TO_CODE[best.language], confidence, reliable, readable)
 
     def _known_share(self, words: set[str]) -> float:
         if self._vocabulary is None:
             return 1.0
-        return sum(1 for word in words if word in self._vocabulary) / len(words)
+        return sum(1 for word in words if word in self._vocabulary) / len(words) if words else 0.0
+
+    def _near_known(self, word: str) -> bool:
+        """A typo of a word of the training data ("goodbay", "diakuiu")? Only words with the same
+        first letter are compared, so that this stays cheap."""
+        if len(word) < MIN_LETTERS_FOR_NEAR:
+            return False  # "poiu" is as near to "pomu" as any noise is to some short word
+        candidates = self._by_initial.get(word[:1], ())
+        return bool(
+            difflib.get_close_matches(word, candidates, n=1, cutoff=self._config["near_word_similarity"])
+        )
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
@@ -248,6 +270,13 @@ def _marked_language(words: list[str]) -> str | None:
         if any(letters.search(word) or word.lower() in common_words for word in words)
     }
     return found.pop() if len(found) == 1 else None
+
+
+def _by_initial(vocabulary: frozenset[str]) -> dict[str, tuple[str, ...]]:
+    grouped: dict[str, list[str]] = {}
+    for word in vocabulary:
+        grouped.setdefault(word[:1], []).append(word)
+    return {initial: tuple(words) for initial, words in grouped.items()}
 
 
 def _lingua() -> LinguaDetector:

@@ -1,11 +1,12 @@
 """Unreadable messages ("lkjh poiu", "xyzzy brrr", "ъхзщ шщз") go to the two-stage fallback.
 
-The classifiers rank every intent for any text, and keyboard noise sometimes comes out as a task
-or out_of_scope with fair confidence. A message none of whose words occur in the training data
-(components.language_detector measures it), read with less than MAX_CONFIDENCE, is marked
-nlu_fallback instead, the ranking kept: "did you mean…?" still offers a typo's likely intent,
-and noise gets "please rephrase". Messages without words (numbers, PESELs, e-mails, emoji) are
-left alone, and components.typed_commands, after this one, still reads a typed command.
+The classifiers rank every intent for any text, and keyboard noise often comes out as a task,
+"no" or out_of_scope with confidence. A message none of whose words is a word of the training
+data or close to one (components.language_detector marks it not `readable`; "goodbay" is close
+to "goodbye") is marked nlu_fallback instead, the ranking kept: "did you mean…?" still offers a
+likely intent, and noise gets "please rephrase". Messages without words (numbers, PESELs,
+e-mails, emoji) are left alone, and components.typed_commands, after this one, still reads a
+typed command.
 """
 
 from __future__ import annotations
@@ -22,10 +23,6 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.language_detector import LANGUAGE_ATTRIBUTE
-
-# A misspelt word the classifier still reads with this confidence is not noise ("goodbay",
-# "zdrasti": 0.85 on the development set); keyboard noise scores lower.
-MAX_CONFIDENCE = 0.6
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -57,5 +54,4 @@ class UnreadableMessageClassifier(GraphComponent):
 
 def is_unreadable(message: Message) -> bool:
     detected = message.get(LANGUAGE_ATTRIBUTE) or {}
-    confidence = (message.get(INTENT) or {}).get(PREDICTED_CONFIDENCE_KEY) or 0.0
-    return bool(detected) and detected.get("known_share") == 0 and confidence < MAX_CONFIDENCE
+    return detected.get("readable") is False

@@ -127,7 +127,22 @@ def test_keyboard_noise_never_switches(trained, text):
     assert detection is None or not detection.reliable
 
 
-@pytest.mark.parametrize("text", ["dziękuję", "tak tak", "bardzo", "Dobranoc"])
+@pytest.mark.parametrize("text", ["dziękuję", "tak tak", "bardzo", "Dobranoc", "dmytro_k"])
 def test_one_word_never_switches(trained, text):
     detection = trained.detect(text)
     assert detection is None or not detection.reliable
+
+
+@pytest.mark.parametrize(
+    ("text", "readable"),
+    [
+        ("jak zresetowac haslo", True),
+        ("jak zrestowac", True),  # a typo is close to a word of the training data
+        ("dziekuje", True),
+        ("lkjh poiu", False),  # "poiu" is one letter off "pomu", but short words must be exact
+        ("фывап олдж", False),
+        ("sdfsdf sdfsdf", False),  # noise of the out_of_scope examples is not vocabulary
+    ],
+)
+def test_noise_is_unreadable_and_typos_are_not(trained, text, readable):
+    assert trained.detect(text).readable is readable

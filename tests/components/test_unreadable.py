@@ -9,9 +9,8 @@ from components.unreadable import UnreadableMessageClassifier
 RANKING = [{"name": "get_pesel", "confidence": 0.5}, {"name": "faq", "confidence": 0.4}]
 
 
-def classified(language: dict | None, confidence: float = 0.5) -> Message:
-    intent = {"name": "get_pesel", "confidence": confidence}
-    message = Message(data={TEXT: "…", INTENT: intent, INTENT_RANKING_KEY: list(RANKING)})
+def classified(language: dict | None) -> Message:
+    message = Message(data={TEXT: "…", INTENT: dict(RANKING[0]), INTENT_RANKING_KEY: list(RANKING)})
     if language is not None:
         message.set("language", language)
     [message] = UnreadableMessageClassifier.create({}, None, None, None).process([message])
@@ -19,13 +18,13 @@ def classified(language: dict | None, confidence: float = 0.5) -> Message:
 
 
 def test_no_known_word_is_unreadable_and_keeps_the_guesses():
-    message = classified({"code": "en", "confidence": 0.9, "reliable": False, "known_share": 0.0})
+    message = classified({"code": "en", "confidence": 0.9, "reliable": False, "readable": False})
     assert message.get(INTENT)["name"] == "nlu_fallback"
     assert [r["name"] for r in message.get(INTENT_RANKING_KEY)] == ["nlu_fallback", "get_pesel", "faq"]
 
 
 @pytest.mark.parametrize(
-    "language", [None, {"code": "pl", "confidence": 0.9, "reliable": True, "known_share": 0.5}]
+    "language", [None, {"code": "pl", "confidence": 0.9, "reliable": True, "readable": True}]
 )
 def test_known_words_or_no_words_are_left_to_the_classifier(language):
     assert classified(language).get(INTENT)["name"] == "get_pesel"
