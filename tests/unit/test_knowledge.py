@@ -35,6 +35,17 @@ def test_every_faq_of_the_intent_contract_exists(knowledge):
         "helpdesk_location",
         "children_account",
         "pz_validity",
+        # added 2026-12
+        "health_insurance",
+        "status_2026",
+        "travel_abroad",
+        "diia_mobywatel",
+        "cukr_card",
+        "office_visit",
+        "family_doctor",
+        "prescription_code",
+        "phone_changed",
+        "find_my_pesel",
     }
     assert set(knowledge.faq) == contract
 
@@ -104,3 +115,28 @@ def test_faq_answers_and_guide_endings_show_sources_and_date(knowledge):
     assert isinstance(item["checked"], dt.date)
     pl = responses["utter_get_pesel_done"][1]["text"]
     assert knowledge.guides["get_pesel"]["checked"].strftime("%d.%m.%Y") in pl
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "found"),
+    [
+        ("uk", "Увійдіть у свій акаунт на pz.gov.pl", "акаунт"),
+        ("ru", "Откройте Интернет-аккаунт пациента", "Интернет-аккаунт пациента"),
+        ("uk", "Натисніть «Zaloguj się» (Увійти) і введіть ім'я користувача", "м'я"),
+        ("pl", "Kliknij „Dalej” — i gotowe", " — "),
+        ("en", "Tap «Dalej» (Next)", "«"),
+    ],
+)
+def test_a_forbidden_variant_or_typography_is_reported(knowledge, language, text, found):
+    broken = copy.deepcopy(knowledge)
+    broken.faq["ikp_cost"]["answer"][language] = text
+    problems = build.glossary_problems(broken)
+    assert any(p.startswith(f"faq/ikp_cost.yml answer ({language}): {found!r}") for p in problems), problems
+
+
+def test_the_channel_services_texts_are_checked_too(knowledge):
+    broken = copy.deepcopy(knowledge)
+    del broken.channel_texts["notices"]["text_only"]["pl"]
+    broken.channel_texts["widget"]["title"]["uk"] = "Ваш акаунт"
+    assert "channels.yml notices text_only: the pl text is missing" in build.validate(broken)
+    assert any(p.startswith("channels.yml widget title (uk)") for p in build.glossary_problems(broken))
