@@ -35,17 +35,6 @@ def test_every_faq_of_the_intent_contract_exists(knowledge):
         "helpdesk_location",
         "children_account",
         "pz_validity",
-        # added 2026-12
-        "health_insurance",
-        "status_2026",
-        "travel_abroad",
-        "diia_mobywatel",
-        "cukr_card",
-        "office_visit",
-        "family_doctor",
-        "prescription_code",
-        "phone_changed",
-        "find_my_pesel",
     }
     assert set(knowledge.faq) == contract
 
