@@ -15,6 +15,7 @@ would, so that the `utter_faq` retrieval action and `POST /model/parse` see the 
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections import Counter
 from pathlib import Path
@@ -62,6 +63,7 @@ from components.folding import fold
 _SEPARATOR = "\x1f"
 MODEL_FILE = "model.skops"
 RESPONSES_FILE = "responses.json"
+_RETRIEVAL_PAYLOAD = re.compile(r"^/(?P<intent>\w+)/(?P<key>\w+)$")
 
 
 def _default_config() -> dict[str, Any]:
@@ -259,6 +261,14 @@ class _LinearComponent(GraphComponent, IntentClassifier):
         return self._model.ranking(document(message), self.component_config["ranking_length"])
 
 
+def retrieval_payload(message: Message) -> tuple[str, str] | None:
+    """("faq", "faq/ikp_cost") for a pressed button "/faq/ikp_cost" ("did you mean" offers FAQ
+    answers so). Rasa 3.6 reads such a payload as text, which would pick an answer by its
+    letters; the button's own key is taken instead."""
+    found = _RETRIEVAL_PAYLOAD.match(message.get(TEXT) or "")
+    return (found["intent"], f"{found['intent']}/{found['key']}") if found else None
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class LinearIntentClassifier(_LinearComponent):
     """Ranks the intents; a retrieval intent's examples (faq/<key>) count as the intent (faq)."""
@@ -269,9 +279,10 @@ class LinearIntentClassifier(_LinearComponent):
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
+            pressed = retrieval_payload(message)
             ranking = [
                 {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence}
-                for name, confidence in self._ranking(message)
+                for name, confidence in ([(pressed[0], 1.0)] if pressed else self._ranking(message))
             ]
             intent = ranking[0] if ranking else {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}
             message.set(INTENT, intent, add_to_output=True)
@@ -299,7 +310,9 @@ class LinearResponseSelector(_LinearComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         retrieval_intent = self.component_config["retrieval_intent"]
         for message in messages:
-            ranking = self._ranking(message)
+            pressed = retrieval_payload(message)
+            known = pressed and pressed[0] == retrieval_intent and pressed[1] in self._responses
+            ranking = [(pressed[1], 1.0)] if known else self._ranking(message)
             if not ranking:
                 continue
             key, confidence = ranking[0]

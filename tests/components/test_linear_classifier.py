@@ -139,6 +139,21 @@ def test_the_selector_writes_the_faq_key_where_response_selector_does(selector):
     assert [r["intent_response_key"] for r in selected["faq"]["ranking"]][0] == "faq/ikp_cost"
 
 
+@pytest.mark.parametrize("key", ["faq/ikp_cost", "faq/what_is_pesel"])
+def test_a_pressed_faq_button_selects_its_own_answer(classifier, selector, key):
+    # Rasa 3.6 reads "/faq/<key>" as text: the letters of the payload must not choose the answer.
+    assert parse(classifier[0], f"/{key}").get(INTENT) == {"name": "faq", "confidence": 1.0}
+    response = parse(selector[0], f"/{key}").get(RESPONSE_SELECTOR_PROPERTY_NAME)["faq"]["response"]
+    assert (response["intent_response_key"], response["confidence"]) == (key, 1.0)
+
+
+def test_a_payload_of_an_unknown_answer_is_read_as_text(selector):
+    response = parse(selector[0], "/faq/no_such_answer").get(RESPONSE_SELECTOR_PROPERTY_NAME)["faq"][
+        "response"
+    ]
+    assert response["intent_response_key"] in {"faq/ikp_cost", "faq/what_is_pesel"}
+
+
 def test_a_loaded_model_ranks_as_the_trained_one(classifier):
     component, storage, resource = classifier
     config = LinearIntentClassifier.get_default_config()
