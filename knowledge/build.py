@@ -158,6 +158,9 @@ def validate(knowledge: Knowledge) -> list[str]:
             for key in ("branch", "yes"):
                 if step.get(key) and step[key] not in knowledge.guides:
                     problems.append(f"{where} step {number}: {key} {step[key]!r} is not a guide")
+            for key in step.get("faq") or []:
+                if key not in knowledge.faq:
+                    problems.append(f"{where} step {number}: faq {key!r} is not an FAQ answer")
         for other in guide.get("next") or []:
             if other not in knowledge.guides:
                 problems.append(f"{where}: next {other!r} is not a guide")
@@ -198,6 +201,9 @@ class Renderer:
 
     def label_button(self, key: str, payload: str) -> dict[str, Any]:
         return self.button(self.k.labels[key], payload)
+
+    def faq_button(self, key: str) -> dict[str, Any]:
+        return self.button(self.k.faq[key]["title"], f"/faq/{key}")
 
     def guide_button(self, guide: str) -> dict[str, Any]:
         return self.button(self.k.guides[guide]["title"], "/" + self.k.guides[guide]["intent"])
@@ -274,6 +280,7 @@ class Renderer:
             stuck_buttons = [self.label_button("back_to_step", NEXT)]
             if step.get("branch"):
                 stuck_buttons.append(self.guide_button(step["branch"]))
+            stuck_buttons += [self.faq_button(key) for key in step.get("faq") or []]
             stuck_buttons += [self.label_button("human", HANDOFF), self.label_button("menu", MENU)]
             out[f"utter_{name}_stuck_{number}"] = self.response(step["stuck"], stuck_buttons)
         sources = self.sources(guide)

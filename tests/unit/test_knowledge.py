@@ -35,6 +35,17 @@ def test_every_faq_of_the_intent_contract_exists(knowledge):
         "helpdesk_location",
         "children_account",
         "pz_validity",
+        # added 2026-12
+        "health_insurance",
+        "status_2026",
+        "travel_abroad",
+        "diia_mobywatel",
+        "cukr_card",
+        "office_visit",
+        "family_doctor",
+        "prescription_code",
+        "phone_changed",
+        "find_my_pesel",
     }
     assert set(knowledge.faq) == contract
 
@@ -129,3 +140,20 @@ def test_the_channel_services_texts_are_checked_too(knowledge):
     broken.channel_texts["widget"]["title"]["uk"] = "Ваш акаунт"
     assert "channels.yml notices text_only: the pl text is missing" in build.validate(broken)
     assert any(p.startswith("channels.yml widget title (uk)") for p in build.glossary_problems(broken))
+
+
+def test_a_steps_faq_button_must_be_an_faq_answer(knowledge):
+    broken = copy.deepcopy(knowledge)
+    broken.guides["get_pesel"]["steps"][0]["faq"] = ["no_such_answer"]
+    assert any("faq 'no_such_answer' is not an FAQ answer" in p for p in build.validate(broken))
+
+
+def test_the_stuck_help_offers_its_faq_answers(knowledge):
+    responses = build.Renderer(knowledge).render()
+    [variation] = [
+        v for v in responses["utter_forgot_password_stuck_5"] if v["condition"][0]["value"] == "en"
+    ]
+    assert {
+        "title": knowledge.faq["phone_changed"]["title"]["en"],
+        "payload": "/faq/phone_changed",
+    } in variation["buttons"]
