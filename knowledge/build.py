@@ -7,6 +7,7 @@ python -m knowledge.build --check   # fail if a language, source or date is miss
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime as dt
 import json
 import re
@@ -14,9 +15,11 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 LANGUAGES = ("uk", "pl", "en", "ru")
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,12 +34,111 @@ CONVERSATION_FILES = ("conversation.yml", "accounts.yml")
 # channels/texts.py.
 CHANNELS_FILE = "channels.yml"
 GLOSSARY_FILE = "glossary.yml"
+SOURCES_FILE = "sources.yml"
+# Every message the bot or the channel service sends fits a phone screen (knowledge/README.md).
+MAX_MESSAGE = 600
+# How long a placeholder filled in at run time may be (the portal's name, a masked e-mail, …).
+PLACEHOLDER_ALLOWANCE = 40
+# At most this many links end a message; official ones first.
+SHOWN_SOURCES = 2
 NEXT, STUCK, MENU = "/affirm", "/deny", "/greet"
 HANDOFF = "/human_handoff"
 
 
 class KnowledgeError(ValueError):
     """The knowledge files break a rule of knowledge/README.md."""
+
+
+class Verification(BaseModel):
+    """A person read the live page on `date` and found the facts the bot states there."""
+
+    model_config = ConfigDict(extra="forbid")
+    date: dt.date
+    by: str
+
+
+class Source(BaseModel):
+    """One page the knowledge rests on (knowledge/sources.yml)."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: str
+    publisher: str
+    kind: Literal["official", "municipal", "press", "legal", "organisation", "commercial"]
+    # The date of the source itself: a day, or "YYYY-MM" / "YYYY" when only that is known.
+    as_of: dt.date | str
+    basis: str
+    verified: Verification | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _a_page_over_https(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme != "https":
+            raise ValueError("must be https")
+        if not parts.hostname or parts.hostname.endswith("."):
+            raise ValueError("needs a hostname without a trailing dot")
+        if parts.path.strip("/") == "":
+            raise ValueError("is a homepage: link the page that says it")
+        return url
+
+    @field_validator("as_of")
+    @classmethod
+    def _a_date(cls, value: dt.date | str) -> dt.date | str:
+        if isinstance(value, str) and not re.fullmatch(r"\d{4}(-\d{2})?|undated", value):
+            raise ValueError('needs the date of the source: YYYY-MM-DD, YYYY-MM, YYYY or "undated"')
+        return value
+
+    @property
+    def dated(self) -> bool:
+        return self.as_of != "undated" or self.verified is not None
+
+    @property
+    def sort_date(self) -> str:
+        """Sorts by date; an undated page before every dated one."""
+        if self.verified:
+            return self.verified.date.isoformat()
+        return "" if self.as_of == "undated" else str(self.as_of)
+
+    def shown_date(self, language: str) -> str:
+        """The date as a reader of `language` writes it, as precise as it is known."""
+        value = self.verified.date if self.verified else self.as_of
+        if isinstance(value, dt.date):
+            if language == "en":
+                return f"{value.day} {value:%B %Y}"
+            return value.strftime("%d.%m.%Y")
+        if len(value) == 7:
+            year, month = value.split("-")
+            if language == "en":
+                return dt.date(int(year), int(month), 1).strftime("%B %Y")
+            return f"{month}.{year}"
+        return value
+
+
+def load_sources(path: Path) -> tuple[dict[str, Source], list[str]]:
+    problems = []
+    sources: dict[str, Source] = {}
+    for number, entry in enumerate(_read(path) or [], 1):
+        try:
+            source = Source.model_validate(entry)
+        except ValidationError as error:
+            where = f"{SOURCES_FILE} entry {number} ({(entry or {}).get('url')})"
+            problems += [f"{where}: {'.'.join(map(str, e['loc']))} {e['msg']}" for e in error.errors()]
+            continue
+        if source.url in sources:
+            problems.append(f"{SOURCES_FILE}: {source.url} is listed twice")
+        sources[source.url] = source
+    return sources, problems
+
+
+def shown_sources(urls: list[str], sources: dict[str, Source], links: int = SHOWN_SOURCES) -> list[Source]:
+    """The links a message ends with: always the newest source (its date is the one shown), then
+    the best of the rest (official first, then newest); official ones are listed first."""
+    known = sorted((sources[url] for url in urls if url in sources), key=lambda s: s.sort_date, reverse=True)
+    if not known:
+        return []
+    ranked = sorted(known[1:], key=lambda s: s.kind != "official")
+    shown = [known[0], *ranked][:links]
+    return sorted(shown, key=lambda s: s.kind != "official")
 
 
 @dataclass
@@ -47,11 +149,13 @@ class Knowledge:
     responses: dict[str, dict[str, Any]]
     channel_texts: dict[str, Any] = field(default_factory=dict)
     glossary: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, Source] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
 
 def load(directory: Path = KNOWLEDGE) -> Knowledge:
     guides = {p.stem: _read(p) for p in sorted((directory / "guides").glob("*.yml"))}
+    _copy_shared_steps(guides)
     faq = {p.stem: _read(p) for p in sorted((directory / "faq").glob("*.yml"))}
     labels: dict[str, dict[str, str]] = {}
     responses: dict[str, dict[str, Any]] = {}
@@ -62,11 +166,49 @@ def load(directory: Path = KNOWLEDGE) -> Knowledge:
             items = part.get(section) or {}
             duplicates += [f"{name}: {section}.{key} is defined twice" for key in items if key in merged]
             merged.update(items)
+    sources, source_problems = load_sources(directory / SOURCES_FILE)
     knowledge = Knowledge(
-        guides, faq, labels, responses, _read(directory / CHANNELS_FILE), _read(directory / GLOSSARY_FILE)
+        guides,
+        faq,
+        labels,
+        responses,
+        _read(directory / CHANNELS_FILE),
+        _read(directory / GLOSSARY_FILE),
+        sources,
     )
-    knowledge.problems = duplicates + validate(knowledge) + glossary_problems(knowledge)
+    knowledge.problems = duplicates + source_problems + validate(knowledge) + glossary_problems(knowledge)
+    if not knowledge.problems:
+        knowledge.problems = length_problems(knowledge)
     return knowledge
+
+
+def _copy_shared_steps(guides: dict[str, dict[str, Any]]) -> None:
+    """A step written once and shown in several guides: `same_as: <guide>.<step id>`."""
+    for guide in guides.values():
+        for number, step in enumerate(guide.get("steps") or []):
+            name, _, step_id = str(step.get("same_as") or "").partition(".")
+            original = next(
+                (s for s in (guides.get(name) or {}).get("steps") or [] if s.get("id") == step_id), None
+            )
+            if original and not original.get("same_as"):
+                shared = {k: v for k, v in step.items() if k != "same_as"}
+                guide["steps"][number] = {**copy.deepcopy(original), **shared}
+
+
+def length_problems(knowledge: Knowledge) -> list[str]:
+    """Messages longer than MAX_MESSAGE characters, as they are sent (headers and sources in)."""
+    problems = []
+    messages = [(name, v["text"]) for name, vs in Renderer(knowledge).render().items() for v in vs]
+    messages += [
+        (where, text)
+        for where, texts in _channel_texts(knowledge.channel_texts, CHANNELS_FILE)
+        for text in (texts or {}).values()
+    ]
+    for where, text in messages:
+        length = len(re.sub(r"\{\w+\}", "x" * PLACEHOLDER_ALLOWANCE, text))
+        if length > MAX_MESSAGE:
+            problems.append(f"{where}: {length} characters, more than {MAX_MESSAGE}: {text[:40]!r}…")
+    return problems
 
 
 def all_texts(knowledge: Knowledge) -> Iterator[tuple[str, Any]]:
@@ -133,14 +275,17 @@ def validate(knowledge: Knowledge) -> list[str]:
         for extra in set(value) - set(LANGUAGES):
             problems.append(f"{where}: unknown language {extra!r}")
 
-    def provenance(where: str, item: dict[str, Any]) -> None:
-        sources = item.get("sources") or []
-        if not sources or not all(
-            str(s).startswith("https://") or str(s).startswith("http://") for s in sources
-        ):
+    def provenance(where: str, item: dict[str, Any], required: bool = True) -> None:
+        urls = item.get("sources") or []
+        if required and not urls:
             problems.append(f"{where}: needs at least one source URL")
-        if not isinstance(item.get("checked"), dt.date):
-            problems.append(f"{where}: needs `checked:` with the date (YYYY-MM-DD) it was last checked")
+        for url in urls:
+            if url not in knowledge.sources:
+                problems.append(f"{where}: source {url} is not in {SOURCES_FILE} (with its date)")
+        if urls and not any(knowledge.sources[u].dated for u in urls if u in knowledge.sources):
+            problems.append(f"{where}: needs at least one source with a date in {SOURCES_FILE}")
+        if "checked" in item:
+            problems.append(f"{where}: `checked:` is gone: dates live with each source in {SOURCES_FILE}")
 
     for name, guide in knowledge.guides.items():
         where = f"guides/{name}.yml"
@@ -158,12 +303,17 @@ def validate(knowledge: Knowledge) -> list[str]:
             for key in ("branch", "yes"):
                 if step.get(key) and step[key] not in knowledge.guides:
                     problems.append(f"{where} step {number}: {key} {step[key]!r} is not a guide")
+            if step.get("same_as"):
+                problems.append(f"{where} step {number}: same_as {step['same_as']!r} is not a step")
             for key in step.get("faq") or []:
                 if key not in knowledge.faq:
                     problems.append(f"{where} step {number}: faq {key!r} is not an FAQ answer")
         for other in guide.get("next") or []:
             if other not in knowledge.guides:
                 problems.append(f"{where}: next {other!r} is not a guide")
+        for key in guide.get("next_faq") or []:
+            if key not in knowledge.faq:
+                problems.append(f"{where}: next_faq {key!r} is not an FAQ answer")
         if guide.get("offer") and f"utter_offer_{guide['offer']}" not in knowledge.responses:
             problems.append(f"{where}: offer {guide['offer']!r} has no response utter_offer_{guide['offer']}")
     for key, item in knowledge.faq.items():
@@ -179,6 +329,7 @@ def validate(knowledge: Knowledge) -> list[str]:
         texts(where, text)
     for name, response in knowledge.responses.items():
         texts(name, response.get("text"))
+        provenance(name, response, required=False)
         for button in response.get("buttons") or []:
             if "label" in button and button["label"] not in knowledge.labels:
                 problems.append(f"{name}: unknown label {button['label']!r}")
@@ -222,27 +373,42 @@ class Renderer:
             variations.append(variation)
         return variations
 
-    def sources(self, item: dict[str, Any]) -> dict[str, str]:
-        checked: dt.date = item["checked"]
+    def sources(self, item: dict[str, Any], links: int = SHOWN_SOURCES) -> dict[str, str]:
+        """One line "Sources (as of <the newest date the item rests on>):" and at most `links`
+        links, official ones first; a date a person verified on the live page says so."""
+        shown = shown_sources(item["sources"], self.k.sources, links)
+        newest = max(shown, key=lambda s: s.sort_date)
+        label = "sources_verified" if newest.verified else "sources_as_of"
         lines = {}
         for language in LANGUAGES:
-            date = checked.isoformat() if language == "en" else checked.strftime("%d.%m.%Y")
-            template = self.label("source_line", language)
-            lines[language] = "\n".join(template.format(url=url, date=date) for url in item["sources"])
+            header = self.label(label, language).format(date=newest.shown_date(language))
+            if len(shown) == 1:
+                header = self.label(label + "_one", language).format(date=newest.shown_date(language))
+            lines[language] = "\n".join([header] + [s.url for s in shown])
         return lines
+
+    def with_sources(self, text: dict[str, str], item: dict[str, Any]) -> dict[str, str]:
+        """The text and its sources line; the second link only where the message still fits."""
+        if not item.get("sources"):
+            return text
+        full, short = self.sources(item), self.sources(item, SHOWN_SOURCES - 1)
+        out = {}
+        for lang in LANGUAGES:
+            out[lang] = f"{text[lang].strip()}\n\n{full[lang]}"
+            if len(out[lang]) > MAX_MESSAGE:
+                out[lang] = f"{text[lang].strip()}\n\n{short[lang]}"
+        return out
 
     def render(self) -> dict[str, list[dict]]:
         responses: dict[str, list[dict]] = {}
         for name, guide in self.k.guides.items():
             responses.update(self.guide_responses(name, guide))
         for key, item in self.k.faq.items():
-            sources = self.sources(item)
-            answer = {lang: f"{item['answer'][lang].strip()}\n\n{sources[lang]}" for lang in LANGUAGES}
-            responses[f"utter_faq/{key}"] = self.response(answer)
+            responses[f"utter_faq/{key}"] = self.response(self.with_sources(item["answer"], item))
             responses[f"utter_label_faq_{key}"] = self.response(item["title"])
         for name, response in self.k.responses.items():
             buttons = [self.conversation_button(b) for b in response.get("buttons") or []]
-            responses[name] = self.response(response["text"], buttons)
+            responses[name] = self.response(self.with_sources(response["text"], response), buttons)
         for key, label in self.k.labels.items():
             if key.startswith("intent_"):
                 responses["utter_label_" + key.removeprefix("intent_")] = self.response(label)
@@ -283,9 +449,9 @@ class Renderer:
             stuck_buttons += [self.faq_button(key) for key in step.get("faq") or []]
             stuck_buttons += [self.label_button("human", HANDOFF), self.label_button("menu", MENU)]
             out[f"utter_{name}_stuck_{number}"] = self.response(step["stuck"], stuck_buttons)
-        sources = self.sources(guide)
-        done = {lang: f"{guide['done'][lang].strip()}\n\n{sources[lang]}" for lang in LANGUAGES}
+        done = self.with_sources(guide["done"], guide)
         next_buttons = [self.guide_button(other) for other in guide.get("next") or []]
+        next_buttons += [self.faq_button(key) for key in guide.get("next_faq") or []]
         out[f"utter_{name}_done"] = self.response(done, next_buttons + [self.label_button("menu", MENU)])
         resume = {lang: self.label("resume", lang).format(title=guide["title"][lang]) for lang in LANGUAGES}
         out[f"utter_{name}_resume"] = self.response(

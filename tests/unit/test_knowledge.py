@@ -1,7 +1,7 @@
 import copy
-import datetime as dt
 
 import pytest
+import yaml
 
 from knowledge import build
 
@@ -67,13 +67,55 @@ def test_a_missing_language_is_reported(knowledge):
     assert "faq/ikp_cost.yml answer: the ru text is missing" in build.validate(broken)
 
 
-def test_a_missing_source_and_date_are_reported(knowledge):
+def test_a_missing_source_is_reported(knowledge):
     broken = copy.deepcopy(knowledge)
     broken.guides["get_pesel"]["sources"] = []
-    broken.guides["get_pesel"].pop("checked")
+    broken.faq["ikp_cost"]["sources"] = ["https://example.gov.pl/not-in-the-registry"]
     problems = build.validate(broken)
     assert "guides/get_pesel.yml: needs at least one source URL" in problems
-    assert any("get_pesel.yml: needs `checked:`" in p for p in problems)
+    assert any(p.startswith("faq/ikp_cost.yml: source https://example.gov.pl/") for p in problems)
+
+
+def _registry_problems(tmp_path, **entry):
+    source = {"url": "https://www.gov.pl/web/gov/zaloz-profil-zaufany", "publisher": "gov.pl"}
+    source |= {"kind": "official", "as_of": "2026-03", "basis": "test"} | entry
+    path = tmp_path / "sources.yml"
+    path.write_text(yaml.safe_dump([{k: v for k, v in source.items() if v is not None}]), encoding="utf-8")
+    return build.load_sources(path)[1]
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ({"as_of": None}, "as_of Field required"),
+        ({"as_of": "recently"}, "needs the date of the source"),
+        ({"url": "http://www.gov.pl/web/gov/x"}, "must be https"),
+        ({"url": "https://pacjent.gov.pl./krok-4"}, "trailing dot"),
+        ({"url": "https://www.wroclaw.pl/"}, "is a homepage"),
+        ({"kind": "hobby"}, "kind Input should be"),
+        ({"verified": {"date": "2026-12-01"}}, "verified.by Field required"),
+    ],
+)
+def test_a_source_without_a_date_or_a_proper_page_is_refused(tmp_path, entry, problem):
+    problems = _registry_problems(tmp_path, **entry)
+    assert any(problem in p for p in problems), problems
+
+
+def test_a_message_over_600_characters_is_refused(knowledge):
+    broken = copy.deepcopy(knowledge)
+    broken.faq["ikp_cost"]["answer"]["pl"] = "Słowo " * 100
+    problems = build.length_problems(broken)
+    assert any(p.startswith("utter_faq/ikp_cost: ") and "more than 600" in p for p in problems), problems
+
+
+def test_a_long_channel_notice_is_refused_too(knowledge):
+    broken = copy.deepcopy(knowledge)
+    broken.channel_texts["notices"]["too_fast"]["en"] = "Wait. " * 120
+    assert any(p.startswith("channels.yml notices too_fast") for p in build.length_problems(broken))
+
+
+def test_every_message_sent_fits_600_characters(knowledge):
+    assert build.length_problems(knowledge) == []
 
 
 def test_a_branch_to_an_unknown_guide_is_reported(knowledge):
@@ -107,14 +149,30 @@ def test_guide_steps_carry_numbered_header_and_navigation_buttons(knowledge):
     assert "/forgot_username" in [b["payload"] for b in stuck["buttons"]]
 
 
-def test_faq_answers_and_guide_endings_show_sources_and_date(knowledge):
+def test_answers_end_with_one_sources_line_of_at_most_two_links_official_first(knowledge):
     responses = build.Renderer(knowledge).render()
-    item = knowledge.faq["ikp_cost"]
-    for variation in responses["utter_faq/ikp_cost"]:
-        assert item["sources"][0] in variation["text"]
-    assert isinstance(item["checked"], dt.date)
-    pl = responses["utter_get_pesel_done"][1]["text"]
-    assert knowledge.guides["get_pesel"]["checked"].strftime("%d.%m.%Y") in pl
+    en = responses["utter_get_pesel_done"][2]["text"]
+    header, *links = en.split("\n\n")[-1].split("\n")
+    assert header.startswith("Sources (as of ") or header.startswith("Source (as of ")
+    assert 1 <= len(links) <= 2 and all(link.startswith("https://") for link in links)
+    assert links[0].startswith("https://www.gov.pl/")
+    pl = responses["utter_faq/ikp_cost"][1]["text"]
+    assert "Źródła (stan na " in pl or "Źródło (stan na " in pl
+
+
+def test_the_shown_date_is_the_sources_not_a_check(knowledge):
+    urls = knowledge.faq["ikp_cost"]["sources"]
+    newest = max((knowledge.sources[u] for u in urls), key=lambda s: s.sort_date)
+    en = build.Renderer(knowledge).render()["utter_faq/ikp_cost"][2]["text"]
+    assert "checked" not in en
+    assert f"(as of {newest.shown_date('en')}):" in en and newest.url in en
+
+
+def test_rules_outside_guides_and_faq_carry_sources_too(knowledge):
+    for name in ("utter_status_next_ukr", "utter_check_status_manual", "utter_status_next_extend_profile"):
+        assert knowledge.responses[name]["sources"], name
+        text = build.Renderer(knowledge).render()[name][0]["text"]
+        assert "https://" in text and "станом на" in text, name
 
 
 @pytest.mark.parametrize(
