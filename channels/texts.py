@@ -10,6 +10,9 @@ import yaml
 
 LANGUAGES = ("uk", "pl", "en", "ru")
 TEXTS = Path(__file__).resolve().parents[1] / "knowledge" / "channels.yml"
+CONSOLE_TEXTS = TEXTS.with_name("console.yml")
+# The staff's languages: the console is in Polish, with English.
+CONSOLE_LANGUAGES = ("pl", "en")
 
 
 @cache
@@ -38,6 +41,21 @@ def telegram_commands(language: str) -> dict[str, str]:
     return {
         command: translations[language] for command, translations in _texts()["telegram_commands"].items()
     }
+
+
+@cache
+def console_texts() -> dict[str, dict[str, Any]]:
+    """{language: {key: text, ..., "errors": {key: text}}} for console.js."""
+    sections: dict[str, Any] = yaml.safe_load(CONSOLE_TEXTS.read_text(encoding="utf-8"))
+    out: dict[str, dict[str, Any]] = {language: {"errors": {}} for language in CONSOLE_LANGUAGES}
+    for section, entries in sections.items():
+        for key, translations in entries.items():
+            for language in CONSOLE_LANGUAGES:
+                if not (translations or {}).get(language):
+                    raise ValueError(f"{CONSOLE_TEXTS.name}: {section}.{key} has no text in {language}")
+                target = out[language]["errors"] if section == "errors" else out[language]
+                target[key] = translations[language]
+    return out
 
 
 def language_or_default(language: str | None, default: str = "uk") -> str:

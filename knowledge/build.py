@@ -34,6 +34,9 @@ CONVERSATION_FILES = ("conversation.yml", "accounts.yml")
 # channels/texts.py.
 CHANNELS_FILE = "channels.yml"
 GLOSSARY_FILE = "glossary.yml"
+# What the helpdesk console says, in the staff's languages (read by channels/texts.py).
+CONSOLE_FILE = "console.yml"
+CONSOLE_LANGUAGES = ("pl", "en")
 SOURCES_FILE = "sources.yml"
 # Every message the bot or the channel service sends fits a phone screen (knowledge/README.md).
 MAX_MESSAGE = 600
@@ -150,6 +153,7 @@ class Knowledge:
     channel_texts: dict[str, Any] = field(default_factory=dict)
     glossary: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, Source] = field(default_factory=dict)
+    console_texts: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
 
@@ -175,6 +179,7 @@ def load(directory: Path = KNOWLEDGE) -> Knowledge:
         _read(directory / CHANNELS_FILE),
         _read(directory / GLOSSARY_FILE),
         sources,
+        _read(directory / CONSOLE_FILE),
     )
     knowledge.problems = duplicates + source_problems + validate(knowledge) + glossary_problems(knowledge)
     if not knowledge.problems:
@@ -201,7 +206,10 @@ def length_problems(knowledge: Knowledge) -> list[str]:
     messages = [(name, v["text"]) for name, vs in Renderer(knowledge).render().items() for v in vs]
     messages += [
         (where, text)
-        for where, texts in _channel_texts(knowledge.channel_texts, CHANNELS_FILE)
+        for where, texts in [
+            *_channel_texts(knowledge.channel_texts, CHANNELS_FILE),
+            *_channel_texts(knowledge.console_texts, CONSOLE_FILE),
+        ]
         for text in (texts or {}).values()
     ]
     for where, text in messages:
@@ -227,9 +235,11 @@ def all_texts(knowledge: Knowledge) -> Iterator[tuple[str, Any]]:
     for name, response in knowledge.responses.items():
         yield name, response.get("text")
     yield from _channel_texts(knowledge.channel_texts, CHANNELS_FILE)
+    yield from _channel_texts(knowledge.console_texts, CONSOLE_FILE)
 
 
 def _channel_texts(node: Any, where: str) -> Iterator[tuple[str, Any]]:
+    """(where, {language: text}) for every text of a nested file of texts."""
     if isinstance(node, dict) and not set(node) & set(LANGUAGES):
         for key, value in node.items():
             yield from _channel_texts(value, f"{where} {key}")
@@ -265,14 +275,14 @@ def validate(knowledge: Knowledge) -> list[str]:
     """Every rule a knowledge file can break, as readable problems."""
     problems: list[str] = []
 
-    def texts(where: str, value: Any) -> None:
+    def texts(where: str, value: Any, languages: tuple[str, ...] = LANGUAGES) -> None:
         if not isinstance(value, dict):
-            problems.append(f"{where}: expected a text in {', '.join(LANGUAGES)}")
+            problems.append(f"{where}: expected a text in {', '.join(languages)}")
             return
-        for language in LANGUAGES:
+        for language in languages:
             if not str(value.get(language) or "").strip():
                 problems.append(f"{where}: the {language} text is missing")
-        for extra in set(value) - set(LANGUAGES):
+        for extra in set(value) - set(languages):
             problems.append(f"{where}: unknown language {extra!r}")
 
     def provenance(where: str, item: dict[str, Any], required: bool = True) -> None:
@@ -327,6 +337,8 @@ def validate(knowledge: Knowledge) -> list[str]:
         texts(f"labels.{key}", label)
     for where, text in _channel_texts(knowledge.channel_texts, CHANNELS_FILE):
         texts(where, text)
+    for where, text in _channel_texts(knowledge.console_texts, CONSOLE_FILE):
+        texts(where, text, CONSOLE_LANGUAGES)
     for name, response in knowledge.responses.items():
         texts(name, response.get("text"))
         provenance(name, response, required=False)

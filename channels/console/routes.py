@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -45,6 +47,7 @@ from channels.console.guard import (
 from channels.conversations import MAX_TEXT, ConversationService
 from channels.deps import ServiceDep, SettingsDep
 from channels.models import MAX_ID, Conversation, Message, utc_now
+from channels.texts import console_texts
 
 STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = {"console.js": "text/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8"}
@@ -79,13 +82,28 @@ api = APIRouter(
 # The page
 
 
+TEXTS_MARKER = "/*TEXTS*/{}"
+
+
+@cache
+def _console_script() -> bytes:
+    """console.js with its texts from knowledge/console.yml."""
+    script = (STATIC / "console.js").read_text(encoding="utf-8")
+    if TEXTS_MARKER not in script:
+        raise RuntimeError(f"console.js lost its {TEXTS_MARKER} marker")
+    texts = json.dumps(console_texts(), ensure_ascii=True, sort_keys=True)
+    return script.replace(TEXTS_MARKER, texts).encode("utf-8")
+
+
 @router.get("/console", include_in_schema=False)
 async def page() -> FileResponse:
     return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
 
 
 @router.get("/console/static/{name}", include_in_schema=False)
-async def asset(name: str) -> FileResponse:
+async def asset(name: str) -> Response:
+    if name == "console.js":
+        return Response(_console_script(), media_type=ASSETS[name], headers=PAGE_HEADERS)
     if name not in ASSETS:
         raise HTTPException(404)
     return FileResponse(STATIC / name, media_type=ASSETS[name], headers=PAGE_HEADERS)

@@ -215,3 +215,19 @@ def test_the_stuck_help_offers_its_faq_answers(knowledge):
         "title": knowledge.faq["phone_changed"]["title"]["en"],
         "payload": "/faq/phone_changed",
     } in variation["buttons"]
+
+
+def test_the_consoles_texts_are_checked_too(knowledge):
+    broken = copy.deepcopy(knowledge)
+    del broken.console_texts["texts"]["queue_title"]["en"]
+    broken.console_texts["errors"]["network"]["pl"] = "Serwer — nie odpowiada"
+    assert "console.yml texts queue_title: the en text is missing" in build.validate(broken)
+    assert any(p.startswith("console.yml errors network (pl)") for p in build.glossary_problems(broken))
+
+
+def test_the_console_is_served_with_its_texts():
+    from channels.texts import console_texts
+
+    texts = console_texts()
+    assert set(texts) == set(build.CONSOLE_LANGUAGES)
+    assert texts["en"]["errors"]["network"] and texts["pl"]["title"] == "Konsola pomocy"
