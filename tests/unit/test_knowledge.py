@@ -183,6 +183,8 @@ def test_rules_outside_guides_and_faq_carry_sources_too(knowledge):
         ("uk", "Натисніть «Zaloguj się» (Увійти) і введіть ім'я користувача", "м'я"),
         ("pl", "Kliknij „Dalej” — i gotowe", " — "),
         ("en", "Tap «Dalej» (Next)", "«"),
+        ("en", 'Tap "Dalej" (Next)', '"'),
+        ("ru", 'Нажмите "Dalej" (Далее)', '"'),
     ],
 )
 def test_a_forbidden_variant_or_typography_is_reported(knowledge, language, text, found):
