@@ -17,12 +17,13 @@ RASA_INPUTS := $(shell find bot/config.yml bot/domain bot/data bot/components -t
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: print-pythons help setup run train generate check-knowledge validate test test-unit test-backend test-actions test-components test-stories test-e2e test-dialogues test-channels test-hostile test-privacy test-faults scale-test chat eval eval-ablation eval-dev bench soak lint format clean
+.PHONY: print-pythons help setup run train generate check-knowledge validate check test test-unit test-backend test-backend-sqlite test-actions test-components test-stories test-e2e test-dialogues test-channels test-hostile test-privacy test-faults scale-test chat eval eval-ablation eval-dev bench soak lint format clean
 
 help:
 	@echo "make run    - set up, train if needed, start the whole stack; prints the chat and console URLs"
 	@echo "make chat   - the same, then chat with the bot in the terminal"
 	@echo "make test   - set up and run every test"
+	@echo "make check  - the fast loop: lint, unit, backend on SQLite, actions, components, knowledge (no Rasa server)"
 	@echo "make scale-test - 2 Rasa, 2 action servers, 2 channel services behind nginx, on PostgreSQL and Redis: many conversations, every tracker checked"
 	@echo "make train  - train the model (only when its inputs changed)"
 	@echo "make eval   - NLU evaluation: this pipeline vs Rasa's stock pipeline on the held-out set"
@@ -70,13 +71,24 @@ validate: $(RASA_VENV)/.installed
 
 test: setup check-knowledge lint validate test-unit test-backend test-actions test-components train test-stories test-e2e test-dialogues test-channels test-hostile test-privacy test-faults
 
+# The fast loop before a commit: no model, no Rasa server, no apt-get (`make test` runs everything).
+# The channel service's core is in it against an in-memory Rasa (tests/unit/test_conversations.py).
+CHECK_STEPS := check-knowledge lint test-unit test-backend-sqlite test-actions test-components
+check: setup
+	@start=$$(date +%s); status=0; \
+	$(MAKE) --no-print-directory $(CHECK_STEPS) || status=$$?; \
+	echo "make check: $$([ $$status = 0 ] && echo passed || echo FAILED) in $$(( $$(date +%s) - start )) s"; \
+	exit $$status
+
 test-unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit
 
+test-backend-sqlite: $(VENV)/.installed
+	$(PY) -m pytest tests/backend
+
 # The backend's suite runs on SQLite, then on PostgreSQL (installed and started by
 # scripts/ci_postgres.sh with apt-get when missing; needs root or sudo).
-test-backend: $(VENV)/.installed
-	$(PY) -m pytest tests/backend
+test-backend: test-backend-sqlite
 	TEST_DATABASE_URL="$$(scripts/ci_postgres.sh)" $(PY) -m pytest tests/backend
 
 test-actions: $(VENV)/.installed

@@ -24,12 +24,15 @@ class BackendError(Exception):
 
 
 class BackendClient:
-    def __init__(self, base_url: str, service_token: str) -> None:
+    def __init__(
+        self, base_url: str, service_token: str, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        """`transport`: tests put an in-memory backend there (httpx.MockTransport)."""
         self._service_headers = {"X-Service-Token": service_token}
         self._http = httpx.AsyncClient(
             base_url=base_url,
             timeout=httpx.Timeout(10.0, connect=3.0),
-            transport=httpx.AsyncHTTPTransport(retries=2),
+            transport=transport or httpx.AsyncHTTPTransport(retries=2),
         )
 
     async def close(self) -> None:

@@ -23,7 +23,7 @@ from channels.hub import Hub
 from channels.intake import MENU_PAYLOADS, clean, is_command
 from channels.kept import MAX_TRIES, MESSAGE_ID, ORPHANED_AFTER, Pending, replies_in_tracker
 from channels.models import Conversation, Message
-from channels.rasa_client import RasaClient, RasaUnavailable
+from channels.rasa_client import RasaApi, RasaUnavailable
 from channels.ratelimit import FloodGuard, Pace
 from channels.store import Items, Store, conversation_id
 from channels.telegram.locks import KeyedLocks
@@ -48,7 +48,7 @@ class ConversationService:
     def __init__(
         self,
         store: Store,
-        rasa: RasaClient,
+        rasa: RasaApi,
         backend: BackendClient,
         hub: Hub,
         flood: FloodGuard | None = None,
