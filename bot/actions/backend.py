@@ -90,8 +90,9 @@ class Backend:
             raise Unavailable(f"status {response.status_code}")
         body = _json(response)
         if response.status_code >= 400:
-            error = body.get("error") if isinstance(body.get("error"), dict) else {}
-            raise Refused(response.status_code, str(error.get("code", "unknown")), error)
+            found = body.get("error")
+            details: dict[str, Any] = found if isinstance(found, dict) else {}
+            raise Refused(response.status_code, str(details.get("code", "unknown")), details)
         return body
 
 

@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ from channels.app import MIGRATIONS
 from channels.conversations import ConversationService
 from channels.hub import Hub
 from channels.kept import MAX_TRIES, MESSAGE_ID, ORPHANED_AFTER
+from channels.models import Conversation
 from channels.rasa_client import RasaUnavailable
 from channels.store import Store
 from channels.texts import notice
@@ -26,7 +28,7 @@ from tests.support.fake_rasa import FakeRasa
 
 PERSON = "web-p1"
 TICKET = 7
-HANDOFF_REPLIES = [
+HANDOFF_REPLIES: list[dict[str, Any]] = [
     {"text": "A consultant will answer here."},
     {"custom": {"handoff": {"ticket_id": TICKET, "language": "en"}}},
 ]
@@ -44,6 +46,11 @@ class World:
     def instance(self, orphaned_after: float = ORPHANED_AFTER) -> ConversationService:
         backend = self.helpdesk.client()
         return ConversationService(self.store, self.rasa, backend, self.hub, orphaned_after=orphaned_after)
+
+    def conversation(self) -> Conversation:
+        conversation = self.store.conversation(PERSON)
+        assert conversation is not None
+        return conversation
 
     def waiting(self) -> list[str]:
         return [message.text for _, message in self.store.waiting_for_bot(PERSON)]
@@ -78,7 +85,7 @@ KEPT = ("system", notice("kept_for_later", "en"))
 # answered
 
 
-def test_an_answered_message_goes_to_rasa_once_with_its_id_and_waits_no_more(world):
+def test_an_answered_message_goes_to_rasa_once_with_its_id_and_waits_no_more(world: World) -> None:
     service = world.instance()
     assert say(service, "hello") == [("bot", "echo: hello")]
     [turn] = world.rasa.received
@@ -87,7 +94,7 @@ def test_an_answered_message_goes_to_rasa_once_with_its_id_and_waits_no_more(wor
     assert world.waiting() == []
 
 
-def test_a_pressed_button_the_bot_offered_goes_as_its_payload_any_other_as_its_title(world):
+def test_a_pressed_button_the_bot_offered_goes_as_its_payload_any_other_as_its_title(world: World) -> None:
     world.rasa.answers["hello"] = [{"text": "Menu", "buttons": [{"title": "PESEL", "payload": "/get_pesel"}]}]
     service = world.instance()
     say(service, "hello")
@@ -96,7 +103,7 @@ def test_a_pressed_button_the_bot_offered_goes_as_its_payload_any_other_as_its_t
     assert world.received() == ["hello", "/get_pesel", "Forged"]
 
 
-def test_a_typed_command_gets_a_notice_and_never_reaches_rasa(world):
+def test_a_typed_command_gets_a_notice_and_never_reaches_rasa(world: World) -> None:
     assert say(world.instance(), "/human_handoff") == [("system", notice("command_typed", "en"))]
     assert world.received() == [] and world.waiting() == []
 
@@ -104,7 +111,7 @@ def test_a_typed_command_gets_a_notice_and_never_reaches_rasa(world):
 # kept: Rasa or its action server cannot answer yet
 
 
-def test_while_rasa_is_down_a_message_is_kept_and_answered_once_it_is_back(world):
+def test_while_rasa_is_down_a_message_is_kept_and_answered_once_it_is_back(world: World) -> None:
     service = world.instance()
     world.rasa.up = False
     assert say(service, "hello") == [KEPT]
@@ -116,7 +123,7 @@ def test_while_rasa_is_down_a_message_is_kept_and_answered_once_it_is_back(world
     assert world.transcript()[-1] == ("bot", "echo: hello")
 
 
-def test_while_the_action_server_is_down_nothing_reaches_rasa(world):
+def test_while_the_action_server_is_down_nothing_reaches_rasa(world: World) -> None:
     service = world.instance()
     world.rasa.actions_up = False
     assert say(service, "hello") == [KEPT]
@@ -127,7 +134,7 @@ def test_while_the_action_server_is_down_nothing_reaches_rasa(world):
     assert world.received() == ["hello"] and world.waiting() == []
 
 
-def test_kept_messages_are_answered_in_the_order_they_were_written(world):
+def test_kept_messages_are_answered_in_the_order_they_were_written(world: World) -> None:
     service = world.instance()
     world.rasa.up = False
     assert say(service, "first") == [KEPT]
@@ -141,7 +148,7 @@ def test_kept_messages_are_answered_in_the_order_they_were_written(world):
 # sent, and then something went wrong
 
 
-def test_an_answer_lost_on_the_way_back_is_read_from_the_tracker_not_asked_again(world):
+def test_an_answer_lost_on_the_way_back_is_read_from_the_tracker_not_asked_again(world: World) -> None:
     service = world.instance()
     world.rasa.answers["hello"] = [{"text": "Hi!", "buttons": [{"title": "Menu", "payload": "/greet"}]}]
     world.rasa.outcomes = ["lost"]
@@ -156,7 +163,7 @@ def test_an_answer_lost_on_the_way_back_is_read_from_the_tracker_not_asked_again
     )
 
 
-def test_a_message_refused_with_an_error_is_sent_again(world):
+def test_a_message_refused_with_an_error_is_sent_again(world: World) -> None:
     service = world.instance()
     world.rasa.outcomes = ["error"]
     assert say(service, "hello") == [KEPT]
@@ -164,7 +171,7 @@ def test_a_message_refused_with_an_error_is_sent_again(world):
     assert world.received() == ["hello"] and world.waiting() == []
 
 
-def test_a_timed_out_message_is_not_sent_again_while_rasa_may_still_work_on_it(world):
+def test_a_timed_out_message_is_not_sent_again_while_rasa_may_still_work_on_it(world: World) -> None:
     service = world.instance()
     world.rasa.outcomes = ["late"]
     assert say(service, "hello") == [KEPT]
@@ -176,7 +183,7 @@ def test_a_timed_out_message_is_not_sent_again_while_rasa_may_still_work_on_it(w
     assert world.transcript()[-1] == ("bot", "echo: hello")
 
 
-def test_a_timed_out_message_that_never_lands_is_given_up_after_max_tries(world):
+def test_a_timed_out_message_that_never_lands_is_given_up_after_max_tries(world: World) -> None:
     service = world.instance()
     world.rasa.outcomes = ["late"]
     say(service, "hello")
@@ -188,7 +195,7 @@ def test_a_timed_out_message_that_never_lands_is_given_up_after_max_tries(world)
     assert world.transcript()[-1] == ("system", notice("rasa_unavailable", "en"))
 
 
-def test_a_message_rasa_fails_on_every_time_stops_holding_up_the_next_ones(world):
+def test_a_message_rasa_fails_on_every_time_stops_holding_up_the_next_ones(world: World) -> None:
     service = world.instance()
     world.rasa.poison = {"breaks an action"}
     assert say(service, "breaks an action") == [KEPT]
@@ -202,7 +209,7 @@ def test_a_message_rasa_fails_on_every_time_stops_holding_up_the_next_ones(world
 # orphaned: the instance that took the message is gone
 
 
-def test_an_orphan_rasa_answered_gets_that_answer_from_the_tracker(world):
+def test_an_orphan_rasa_answered_gets_that_answer_from_the_tracker(world: World) -> None:
     world.rasa.outcomes = ["lost"]
     say(world.instance(), "hello")
     retry_round(world.instance(orphaned_after=0))
@@ -210,7 +217,7 @@ def test_an_orphan_rasa_answered_gets_that_answer_from_the_tracker(world):
     assert world.transcript()[-1] == ("bot", "echo: hello")
 
 
-def test_an_orphan_rasa_never_got_asks_the_person_to_send_it_again(world):
+def test_an_orphan_rasa_never_got_asks_the_person_to_send_it_again(world: World) -> None:
     world.rasa.up = False
     say(world.instance(), "hello")
     world.rasa.up = True
@@ -219,7 +226,7 @@ def test_an_orphan_rasa_never_got_asks_the_person_to_send_it_again(world):
     assert world.transcript()[-1] == ("system", notice("send_again", "en"))
 
 
-def test_a_recent_message_of_another_instance_is_left_to_it(world):
+def test_a_recent_message_of_another_instance_is_left_to_it(world: World) -> None:
     world.rasa.up = False
     first = world.instance()
     say(first, "hello")
@@ -240,22 +247,22 @@ def handed_off(world: World) -> ConversationService:
     return service
 
 
-def test_a_handoff_reply_gives_the_conversation_to_the_ticket_and_tells_the_watchers(world):
+def test_a_handoff_reply_gives_the_conversation_to_the_ticket_and_tells_the_watchers(world: World) -> None:
     world.rasa.answers["a person please"] = HANDOFF_REPLIES
     service = world.instance()
 
-    async def watched() -> list[dict[str, object]]:
+    async def watched() -> list[dict[str, Any]]:
         async with world.hub.watch(PERSON) as updates:
             await service.receive("web", "p1", "a person please", language_hint="en")
             return [update for update in _drain(updates) if update["type"] == "state"]
 
     states = asyncio.run(watched())
     assert states == [{"conversation_id": PERSON, "type": "state", "state": "handoff", "ticket_id": TICKET}]
-    conversation = world.store.conversation(PERSON)
+    conversation = world.conversation()
     assert (conversation.state, conversation.ticket_id, conversation.language) == ("handoff", TICKET, "en")
 
 
-def test_while_handed_off_messages_go_to_the_ticket_and_the_tracker_never_to_the_bot(world):
+def test_while_handed_off_messages_go_to_the_ticket_and_the_tracker_never_to_the_bot(world: World) -> None:
     service = handed_off(world)
     assert say(service, "my PESEL is 85070312345") == []
     assert world.helpdesk.messages[TICKET] == [("user", "my PESEL is 85070312345")]
@@ -264,7 +271,7 @@ def test_while_handed_off_messages_go_to_the_ticket_and_the_tracker_never_to_the
     assert world.received() == ["a person please"] and world.waiting() == []
 
 
-def test_while_handed_off_a_message_reaches_the_ticket_even_with_rasa_down(world):
+def test_while_handed_off_a_message_reaches_the_ticket_even_with_rasa_down(world: World) -> None:
     service = handed_off(world)
     world.rasa.up = False
     assert say(service, "still there?") == []
@@ -272,7 +279,7 @@ def test_while_handed_off_a_message_reaches_the_ticket_even_with_rasa_down(world
     assert world.transcript()[-1] == ("user", "still there?")
 
 
-def test_a_staff_reply_reaches_the_person_the_ticket_and_the_tracker(world):
+def test_a_staff_reply_reaches_the_person_the_ticket_and_the_tracker(world: World) -> None:
     service = handed_off(world)
     sent = asyncio.run(service.staff_reply(TICKET, "Hello, checking now.", STAFF_TOKEN))
     assert (sent.author, sent.text) == ("staff", "Hello, checking now.")
@@ -281,26 +288,26 @@ def test_a_staff_reply_reaches_the_person_the_ticket_and_the_tracker(world):
     assert (last["event"], last["metadata"]) == ("bot", {"author": "staff", "staff_username": "agent"})
 
 
-def test_handing_back_resumes_the_bot_closes_the_ticket_and_the_bot_answers_again(world):
+def test_handing_back_resumes_the_bot_closes_the_ticket_and_the_bot_answers_again(world: World) -> None:
     service = handed_off(world)
     asyncio.run(service.hand_back(TICKET, STAFF_TOKEN))
-    assert world.store.conversation(PERSON).state == "bot" and PERSON not in world.rasa.paused
+    assert world.conversation().state == "bot" and PERSON not in world.rasa.paused
     assert world.helpdesk.closed == {TICKET}
     assert world.transcript()[-1] == ("system", notice("handed_back", "en"))
     assert say(service, "hello again") == [("bot", "echo: hello again")]
 
 
-def test_when_rasa_cannot_resume_the_conversation_stays_with_the_helpdesk(world):
+def test_when_rasa_cannot_resume_the_conversation_stays_with_the_helpdesk(world: World) -> None:
     service = handed_off(world)
     world.rasa.up = False
     with pytest.raises(RasaUnavailable):
         asyncio.run(service.hand_back(TICKET, STAFF_TOKEN))
-    assert world.store.conversation(PERSON).state == "handoff"
+    assert world.conversation().state == "handoff"
     assert world.helpdesk.closed == set()
 
 
-def _drain(queue: asyncio.Queue[dict[str, object]]) -> list[dict[str, object]]:
-    updates = []
+def _drain(queue: asyncio.Queue[dict[str, Any]]) -> list[dict[str, Any]]:
+    updates: list[dict[str, Any]] = []
     while not queue.empty():
         updates.append(queue.get_nowait())
     return updates
