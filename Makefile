@@ -17,27 +17,69 @@ RASA_INPUTS := $(shell find bot/config.yml bot/domain bot/data bot/components -t
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: print-pythons help setup run train generate check-knowledge validate test test-unit test-backend test-actions test-components test-stories test-e2e test-dialogues test-channels test-hostile test-privacy test-faults scale-test chat eval eval-ablation eval-dev bench soak lint format clean
+.PHONY: print-pythons help setup constraints run train generate check-knowledge validate check coverage typecheck lint-js hooks test test-unit test-backend test-backend-sqlite test-actions test-components test-stories test-e2e test-dialogues test-channels test-hostile test-privacy test-faults scale-test chat eval eval-ablation eval-dev bench soak lint format clean
 
 help:
-	@echo "make run    - set up, train if needed, start the whole stack; prints the chat and console URLs"
-	@echo "make chat   - the same, then chat with the bot in the terminal"
-	@echo "make test   - set up and run every test"
-	@echo "make scale-test - 2 Rasa, 2 action servers, 2 channel services behind nginx, on PostgreSQL and Redis: many conversations, every tracker checked"
-	@echo "make train  - train the model (only when its inputs changed)"
-	@echo "make eval   - NLU evaluation: this pipeline vs Rasa's stock pipeline on the held-out set"
-	@echo "make eval-ablation - make eval-dev, plus variants of this pipeline that each change one of its choices"
-	@echo "make eval-dev - make eval on the development set (tests/nlu/dev_*.yml), where changes are tried first"
-	@echo "make bench  - benchmark: NLU quality, latency and throughput under load, memory, training (vs stock)"
-	@echo "make soak   - steady load through the channel service for SOAK_MINUTES (default 20)"
+	@echo "Start and try:"
+	@echo "  make run            set up, train if needed, start the whole stack; prints the chat and console URLs"
+	@echo "  make chat           the same, then chat with the bot in the terminal"
+	@echo "Check and test:"
+	@echo "  make check          the fast loop (no Rasa server): knowledge, lint, unit, backend on SQLite, actions, components, coverage; timed"
+	@echo "  make test           set up and run every test (what CI runs)"
+	@echo "  make lint           ruff, biome (browser scripts) and mypy"
+	@echo "  make typecheck      mypy only: strict for backend, channels, common, actions; bot's Rasa code on 3.10"
+	@echo "  make lint-js        biome on the widget and the console scripts"
+	@echo "  make format         ruff format and fixes, biome format and fixes"
+	@echo "  make coverage       the coverage report of the last make check, failing under the floor"
+	@echo "  make test-unit      tests/unit (the channel service's core against an in-memory Rasa among them)"
+	@echo "  make test-backend   the backend's suite on SQLite, then on PostgreSQL (apt-get when missing)"
+	@echo "  make test-backend-sqlite  the backend's suite on SQLite only"
+	@echo "  make test-actions   the account actions against a real backend"
+	@echo "  make test-components  the custom NLU components and rasa_server.py, in the Rasa environment"
+	@echo "  make test-stories   rasa test core on tests/stories"
+	@echo "  make test-e2e       conversations through the real Rasa server and action server"
+	@echo "  make test-dialogues whole conversations as people type them, 4 languages"
+	@echo "  make test-channels  widget and console in Chromium (apt-get when missing), Telegram on a fake Bot API"
+	@echo "  make test-hostile   forged commands, floods, injections, schemathesis on every channel"
+	@echo "  make test-privacy   personal data only where it may be, retention and forget"
+	@echo "  make test-faults    faults on real processes (PostgreSQL via apt-get when missing)"
+	@echo "  make scale-test     2 Rasa, 2 action servers, 2 channel services behind nginx: every tracker checked"
+	@echo "NLU and performance:"
+	@echo "  make train          train the model (only when its inputs changed)"
+	@echo "  make eval           NLU evaluation: this pipeline vs Rasa's stock pipeline on the held-out set"
+	@echo "  make eval-dev       make eval on the development set, where changes are tried first"
+	@echo "  make eval-ablation  make eval-dev, plus variants of this pipeline that each change one choice"
+	@echo "  make bench          benchmark: NLU quality, latency and throughput under load, memory, training"
+	@echo "  make soak           steady load through the channel service for SOAK_MINUTES (default 20)"
+	@echo "Content and set-up:"
+	@echo "  make generate       regenerate the bot's responses and guides from knowledge/"
+	@echo "  make check-knowledge  fail on a missing language, source or date, or stale generated files"
+	@echo "  make validate       rasa data validate"
+	@echo "  make setup          create both virtual environments (.venv, .venv-rasa)"
+	@echo "  make constraints    install pyproject.toml's dependencies, then freeze .venv into constraints.txt"
+	@echo "  make hooks          install the pre-commit hooks (.pre-commit-config.yaml) in this clone"
+	@echo "  make print-pythons  the Python 3.11 and 3.10 interpreters found"
+	@echo "  make clean          delete models, build output and Rasa's caches"
 
 setup: $(VENV)/.installed $(RASA_VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# constraints.txt pins every package of .venv (make constraints writes it from the installed env).
+$(VENV)/.installed: pyproject.toml constraints.txt
 	@test -n "$(PYTHON311)" || { echo "Python 3.11 not found: set PYTHON311=/path/to/python3.11"; exit 1; }
 	$(PYTHON311) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]" -c constraints.txt
+	touch $@
+
+# After a change of pyproject.toml's dependencies: install them, then freeze the result.
+constraints:
 	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip freeze --exclude-editable | grep -v '^pip==' > constraints.txt
+	touch $(VENV)/.installed
+
+# Biome for the two browser scripts (pinned in package.json and package-lock.json).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
 	touch $@
 
 $(RASA_VENV)/.installed: bot/requirements.txt bot/constraints.txt
@@ -70,17 +112,32 @@ validate: $(RASA_VENV)/.installed
 
 test: setup check-knowledge lint validate test-unit test-backend test-actions test-components train test-stories test-e2e test-dialogues test-channels test-hostile test-privacy test-faults
 
+# The fast loop before a commit: no model, no Rasa server, no apt-get (`make test` runs everything).
+# The channel service's core is in it against an in-memory Rasa (tests/unit/test_conversations.py).
+# Coverage of the 3.11 suites, with the floor of pyproject.toml ([tool.coverage.report] fail_under).
+CHECK_STEPS := check-knowledge lint test-unit test-backend-sqlite test-actions test-components coverage
+check: setup
+	@start=$$(date +%s); status=0; rm -f build/.coverage; \
+	$(MAKE) --no-print-directory $(CHECK_STEPS) COV_ARGS="--cov --cov-append --cov-report= --cov-fail-under=0" || status=$$?; \
+	echo "make check: $$([ $$status = 0 ] && echo passed || echo FAILED) in $$(( $$(date +%s) - start )) s"; \
+	exit $$status
+
+coverage: $(VENV)/.installed
+	$(VENV)/bin/coverage report
+
 test-unit: $(VENV)/.installed
-	$(PY) -m pytest tests/unit
+	$(PY) -m pytest $(COV_ARGS) tests/unit
+
+test-backend-sqlite: $(VENV)/.installed
+	$(PY) -m pytest $(COV_ARGS) tests/backend
 
 # The backend's suite runs on SQLite, then on PostgreSQL (installed and started by
 # scripts/ci_postgres.sh with apt-get when missing; needs root or sudo).
-test-backend: $(VENV)/.installed
-	$(PY) -m pytest tests/backend
+test-backend: test-backend-sqlite
 	TEST_DATABASE_URL="$$(scripts/ci_postgres.sh)" $(PY) -m pytest tests/backend
 
 test-actions: $(VENV)/.installed
-	$(PY) -m pytest tests/actions
+	$(PY) -m pytest $(COV_ARGS) tests/actions
 
 test-components: $(RASA_VENV)/.installed
 	cd bot && $(RASA_PY) -m pytest -p no:cacheprovider ../tests/components
@@ -144,13 +201,28 @@ bench: train eval
 soak: train
 	$(PY) -m bench soak
 
-lint: $(VENV)/.installed
+# mypy twice: strict on 3.11 for the files pyproject.toml names (backend, channels, common, the
+# action server), then bot/'s Rasa code on the Python it runs on (Rasa itself untyped: ignored).
+BOT_RASA_CODE := bot/components bot/rasa_server.py bot/masking_tracker_store.py
+lint: $(VENV)/.installed lint-js typecheck
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-format: $(VENV)/.installed
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --python-version 3.10 $(BOT_RASA_CODE)
+
+lint-js: node_modules/.installed
+	node_modules/.bin/biome ci --error-on-warnings
+
+format: $(VENV)/.installed node_modules/.installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+	node_modules/.bin/biome check --write
+
+# The checks of .pre-commit-config.yaml before every commit of this clone.
+hooks: $(VENV)/.installed
+	$(VENV)/bin/pre-commit install
 
 clean:
 	rm -rf bot/models build bot/.rasa .rasa

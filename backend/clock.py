@@ -13,4 +13,5 @@ def utc_now() -> datetime:
 
 
 def get_clock(request: Request) -> Clock:
-    return request.app.state.clock
+    clock: Clock = request.app.state.clock
+    return clock

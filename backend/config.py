@@ -1,18 +1,28 @@
 """Settings from the environment (names are the upper-case field names, e.g. DATABASE_URL)."""
 
 from pathlib import Path
+from typing import Self
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from common.environment import (
+    DEV_SECRET_KEY,
+    DEV_SERVICE_TOKEN,
+    AppEnv,
+    dev_secrets,
+    refuse_in_production,
+)
 
-DEV_SERVICE_TOKEN = "dev-service-token"
-DEV_SECRET_KEY = "dev-only-secret-key-change-me-before-any-real-use"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+__all__ = ["DEV_SECRET_KEY", "DEV_SERVICE_TOKEN", "REPO_ROOT", "Settings"]
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True)
 
+    # production: the development token, key and mailbox are refused (common/environment.py).
+    app_env: AppEnv = "development"
     database_url: str = f"sqlite:///{REPO_ROOT / 'build' / 'backend.db'}"
     backend_service_token: str = DEV_SERVICE_TOKEN
     # Signs person and staff tokens and keys the HMACs of codes and rate-limit keys.
@@ -45,6 +55,19 @@ class Settings(BaseSettings):
     @property
     def smtp_enabled(self) -> bool:
         return bool(self.smtp_host)
+
+    @model_validator(mode="after")
+    def _fit_for_production(self) -> Self:
+        problems = dev_secrets(
+            {
+                "BACKEND_SERVICE_TOKEN": self.backend_service_token,
+                "BACKEND_SECRET_KEY": self.backend_secret_key,
+            }
+        )
+        if not self.smtp_enabled:
+            problems.append("SMTP_HOST is unset: one-time codes would wait in the development mailbox")
+        refuse_in_production(self.app_env, "The backend", problems)
+        return self
 
     @property
     def uses_dev_secrets(self) -> bool:

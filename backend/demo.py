@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.config import Settings
+from backend.kinds import Role
 from backend.migrate import upgrade_to_head
 from backend.models import Account, Onboarding, Person, StaffUser
 from backend.security import hash_password, verify_password
@@ -80,14 +81,15 @@ def upsert_account(session: Session, person: Person, username: str) -> None:
     account.email = person.email or ""
 
 
-def upsert_staff(session: Session, username: str, role: str, password: str) -> None:
+def upsert_staff(session: Session, username: str, role: Role, password: str) -> None:
     staff = session.scalar(select(StaffUser).where(StaffUser.username == username))
+    new = staff is None
     if staff is None:
         staff = StaffUser(username=username)
         session.add(staff)
     staff.role = role
     # Rehash only when the password changed: hashing is slow on purpose.
-    if staff.password_hash is None or not verify_password(staff.password_hash, password):
+    if new or not verify_password(staff.password_hash, password):
         staff.password_hash = hash_password(password)
 
 

@@ -11,7 +11,8 @@ from common.db import get_session
 
 
 def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def get_client_ip(request: Request) -> str:

@@ -17,6 +17,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from backend.kinds import Author, NotificationChannel, NotificationStatus, Role, TicketStatus
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """Stores naive UTC, returns aware UTC: SQLite keeps no time zone, PostgreSQL would convert it."""
@@ -118,11 +120,11 @@ class Notification(Base):
     __tablename__ = "notifications"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[str] = mapped_column(String(8))  # email | sms
+    channel: Mapped[NotificationChannel] = mapped_column(String(8))
     recipient: Mapped[str] = mapped_column(String(254), index=True)
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(8), default="pending")  # pending | sent | failed
+    status: Mapped[NotificationStatus] = mapped_column(String(8), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # When the worker may (re)try; also its lease, so that two workers never send one message twice.
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
@@ -140,7 +142,7 @@ class Ticket(Base):
     channel: Mapped[str] = mapped_column(String(50))
     language: Mapped[str] = mapped_column(String(2))
     reason: Mapped[str] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(8), default="open", index=True)  # open | assigned | closed
+    status: Mapped[TicketStatus] = mapped_column(String(8), default="open", index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     assigned_to: Mapped[str | None] = mapped_column(String(64))
@@ -155,7 +157,7 @@ class TicketMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
-    author: Mapped[str] = mapped_column(String(8))  # user | staff | bot
+    author: Mapped[Author] = mapped_column(String(8))
     text: Mapped[str] = mapped_column(Text)
     staff_username: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -169,7 +171,7 @@ class StaffUser(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))  # argon2
-    role: Mapped[str] = mapped_column(String(8))  # agent | admin
+    role: Mapped[Role] = mapped_column(String(8))
 
 
 class AuditEntry(Base):

@@ -14,6 +14,7 @@ from backend.config import Settings
 from backend.errors import ApiError
 from backend.models import RateLimitEvent
 from backend.security import keyed_hash
+from common.db import affected_rows
 
 WINDOW = timedelta(minutes=15)
 # Events older than this are of no use to any limit.
@@ -76,4 +77,4 @@ def check_and_record(session: Session, limits: list[Limit], now: datetime) -> No
 
 def prune(session: Session, now: datetime) -> int:
     result = session.execute(delete(RateLimitEvent).where(RateLimitEvent.created_at < now - RETENTION))
-    return result.rowcount or 0
+    return affected_rows(result)

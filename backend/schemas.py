@@ -5,12 +5,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from backend.kinds import Author, Language, NotificationChannel, NotificationStatus, Role, TicketStatus
 from backend.validation import Email, LongText, Pesel, ReasonText, ShortText, Username
-
-Language = Literal["uk", "pl", "en", "ru"]
-TicketStatus = Literal["open", "assigned", "closed"]
-Author = Literal["user", "staff", "bot"]
-Role = Literal["agent", "admin"]
 
 
 class ErrorDetail(BaseModel):
@@ -191,12 +187,12 @@ class AuditLog(BaseModel):
 
 class MailboxMessage(BaseModel):
     id: int
-    channel: Literal["email", "sms"]
+    channel: NotificationChannel
     to: str
     subject: str
     body: str
     created_at: datetime
-    status: Literal["pending", "sent", "failed"]
+    status: NotificationStatus
 
 
 class Mailbox(BaseModel):

@@ -21,7 +21,8 @@ from backend.config import Settings
 from backend.mailer import send_email
 from backend.migrate import upgrade_to_head
 from backend.models import Notification, Verification
-from common.db import make_engine, make_session_factory
+from common.db import affected_rows, make_engine, make_session_factory
+from common.environment import or_exit
 from common.logs import configure_logging
 
 logger = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def claim_due(session_factory: sessionmaker[Session], now: datetime) -> list[Cla
                 )
                 .values(next_attempt_at=now + LEASE, attempts=message.attempts)
             )
-            if won.rowcount == 1:
+            if affected_rows(won) == 1:
                 claimed.append(message)
         session.commit()
     return claimed
@@ -138,7 +139,7 @@ async def run(session_factory: sessionmaker[Session], settings: Settings, clock:
 
 
 def main() -> None:
-    settings = Settings()
+    settings = or_exit(Settings)
     configure_logging(settings.backend_log_level)
     engine = make_engine(settings.database_url)
     upgrade_to_head(engine)

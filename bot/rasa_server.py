@@ -15,13 +15,19 @@ speaks the protocol later Rasa versions use: each call carries the domain's dige
 only when the action server asks for it (HTTP 449: it has no domain, or another one, e.g. after a
 restart or behind a load balancer); it keeps the last domain it was sent. Here calls go without
 the domain and are sent again with it on a 449.
+
+Both replace private methods of Rasa 3.6.21's RemoteAction, so importing this module first checks
+that it runs on that very version and that the methods still take the same parameters; on any
+other Rasa the server refuses to start (RasaVersionMismatch) rather than misbehave quietly.
 """
 
 from __future__ import annotations
 
 import contextvars
+import inspect
 from typing import Any
 
+import rasa
 from jsonschema import validators
 from jsonschema.exceptions import best_match
 from rasa.core.actions.action import RemoteAction
@@ -31,6 +37,37 @@ from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import ClientResponseError
 
 DOMAIN_MISSING = 449  # rasa-sdk's answer to a call whose domain digest it does not know
+WRITTEN_FOR = "3.6.21"
+# The RemoteAction methods replaced below, with their parameters in WRITTEN_FOR.
+REPLACED = {
+    "_validate_action_result": ["self", "result"],
+    "_action_call_format": ["self", "tracker", "domain"],
+    "run": ["self", "output_channel", "nlg", "tracker", "domain"],
+}
+
+
+class RasaVersionMismatch(RuntimeError):
+    """The Rasa installed is not the one whose internals this module replaces."""
+
+
+def check_rasa(version: str, remote_action: type) -> None:
+    """Raises RasaVersionMismatch unless `version` is WRITTEN_FOR and every replaced method is there
+    with the parameters it had."""
+    problems = [] if version == WRITTEN_FOR else [f"this is Rasa {version}"]
+    for name, expected in REPLACED.items():
+        method = getattr(remote_action, name, None)
+        found = list(inspect.signature(method).parameters) if callable(method) else None
+        if found != expected:
+            problems.append(f"RemoteAction.{name} takes {found}, not {expected}")
+    if problems:
+        raise RasaVersionMismatch(
+            f"bot/rasa_server.py replaces private methods of Rasa {WRITTEN_FOR}'s RemoteAction, but "
+            + "; ".join(problems)
+            + ". Check each replacement against this Rasa's source, then update WRITTEN_FOR and REPLACED."
+        )
+
+
+check_rasa(rasa.__version__, RemoteAction)
 
 _SCHEMA = RemoteAction.action_response_format_spec()
 _VALIDATOR_CLASS = validators.validator_for(_SCHEMA)
@@ -90,9 +127,10 @@ async def run_remote_action(self: RemoteAction, *args: Any, **kwargs: Any) -> li
         _with_domain.reset(token)
 
 
-RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
-RemoteAction._action_call_format = action_call_format  # type: ignore[method-assign]
-RemoteAction.run = run_remote_action  # type: ignore[method-assign]
+# Replaced on the class, for every RemoteAction Rasa makes (mypy sees Rasa as untyped: no ignore needed).
+RemoteAction._validate_action_result = validate_action_result
+RemoteAction._action_call_format = action_call_format
+RemoteAction.run = run_remote_action
 
 
 if __name__ == "__main__":

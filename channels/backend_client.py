@@ -24,12 +24,15 @@ class BackendError(Exception):
 
 
 class BackendClient:
-    def __init__(self, base_url: str, service_token: str) -> None:
+    def __init__(
+        self, base_url: str, service_token: str, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        """`transport`: tests put an in-memory backend there (httpx.MockTransport)."""
         self._service_headers = {"X-Service-Token": service_token}
         self._http = httpx.AsyncClient(
             base_url=base_url,
             timeout=httpx.Timeout(10.0, connect=3.0),
-            transport=httpx.AsyncHTTPTransport(retries=2),
+            transport=transport or httpx.AsyncHTTPTransport(retries=2),
         )
 
     async def close(self) -> None:
@@ -52,7 +55,8 @@ class BackendClient:
     async def tickets(self, staff_token: str, status: str | None = None) -> list[dict[str, Any]]:
         params = {"status": status} if status else {}
         body = await self._call("GET", "/v1/tickets", params=params, headers=_bearer(staff_token))
-        return body["tickets"]
+        tickets: list[dict[str, Any]] = body["tickets"]
+        return tickets
 
     async def ticket(self, ticket_id: int, staff_token: str) -> dict[str, Any]:
         return await self._call("GET", f"/v1/tickets/{ticket_id}", headers=_bearer(staff_token))
@@ -85,7 +89,7 @@ class BackendClient:
 
     async def _call(
         self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any
-    ) -> Any:
+    ) -> dict[str, Any]:
         try:
             response = await self._http.request(
                 method, path, headers=self._service_headers if headers is None else headers, **kwargs
@@ -94,10 +98,11 @@ class BackendClient:
             raise BackendError(503, "backend_unavailable", type(error).__name__) from error
         if response.status_code >= 500:
             raise BackendError(503, "backend_unavailable", f"HTTP {response.status_code}")
-        body = response.json() if response.content else {}
+        # The backend answers every call with a JSON object (backend/API.md).
+        body: dict[str, Any] = response.json() if response.content else {}
         if response.status_code >= 400:
-            error = body.get("error", {}) if isinstance(body, dict) else {}
-            raise BackendError(response.status_code, error.get("code", "error"), error.get("message", ""))
+            details = body.get("error", {})
+            raise BackendError(response.status_code, details.get("code", "error"), details.get("message", ""))
         return body
 
 

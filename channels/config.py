@@ -1,15 +1,20 @@
 """Settings of the channel service, from the environment (upper-case field names)."""
 
-from typing import Literal
+from typing import Literal, Self
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from backend.config import DEV_SERVICE_TOKEN, REPO_ROOT
+from backend.config import REPO_ROOT
 from channels.ratelimit import DEFAULT_BURST, DEFAULT_PER_MINUTE, DEFAULT_TRACKED
+from common.environment import DEV_SERVICE_TOKEN, AppEnv, dev_secrets, refuse_in_production
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True)
+
+    # production: the development service token is refused (common/environment.py).
+    app_env: AppEnv = "development"
 
     channels_database_url: str = f"sqlite:///{REPO_ROOT / 'build' / 'channels.db'}"
     channels_host: str = "127.0.0.1"
@@ -53,3 +58,9 @@ class Settings(BaseSettings):
     telegram_base_file_url: str = "https://api.telegram.org/file/bot"
     # Webhook mode: Telegram posts to {channels_public_url}/telegram/webhook with this secret header.
     telegram_webhook_secret: str = ""
+
+    @model_validator(mode="after")
+    def _fit_for_production(self) -> Self:
+        problems = dev_secrets({"BACKEND_SERVICE_TOKEN": self.backend_service_token})
+        refuse_in_production(self.app_env, "The channel service", problems)
+        return self

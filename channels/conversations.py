@@ -22,8 +22,8 @@ from channels.backend_client import BackendClient, BackendError
 from channels.hub import Hub
 from channels.intake import MENU_PAYLOADS, clean, is_command
 from channels.kept import MAX_TRIES, MESSAGE_ID, ORPHANED_AFTER, Pending, replies_in_tracker
-from channels.models import Conversation, Message
-from channels.rasa_client import RasaClient, RasaUnavailable
+from channels.models import Author, Channel, Conversation, Message
+from channels.rasa_client import RasaApi, RasaUnavailable
 from channels.ratelimit import FloodGuard, Pace
 from channels.store import Items, Store, conversation_id
 from channels.telegram.locks import KeyedLocks
@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 MAX_TEXT = 2000
 # Channels whose clients read their messages themselves (the widget's socket); the service
 # pushes every other channel's messages through its Deliverer.
-PULLED_CHANNELS = frozenset({"web"})
+PULLED_CHANNELS: frozenset[Channel] = frozenset({"web"})
 
 
 class Deliverer(Protocol):
@@ -48,7 +48,7 @@ class ConversationService:
     def __init__(
         self,
         store: Store,
-        rasa: RasaClient,
+        rasa: RasaApi,
         backend: BackendClient,
         hub: Hub,
         flood: FloodGuard | None = None,
@@ -60,14 +60,14 @@ class ConversationService:
         self.hub = hub
         self.flood = flood if flood is not None else FloodGuard()
         # Channels whose messages are pushed by the service; the widget reads its messages itself.
-        self.deliverers: dict[str, Deliverer] = {}
+        self.deliverers: dict[Channel, Deliverer] = {}
         # One turn of a conversation at a time (the live path and the retry loop), in order.
         self._turns = KeyedLocks()
         self._pending = Pending(orphaned_after)
 
     async def receive(
         self,
-        channel: str,
+        channel: Channel,
         external_id: str,
         text: str,
         language_hint: str | None = None,
@@ -203,6 +203,7 @@ class ConversationService:
                 # Rasa may still be working on it: sending it again would make it a second turn.
                 raise RasaUnavailable("a timed-out message is not in the tracker (yet)")
         if replies is None:
+            assert rasa_input is not None, "a message without its input was answered 'send again' above"
             if not await self.rasa.actions_ready():
                 raise RasaUnavailable("the action server is not ready")
             metadata = {
@@ -248,11 +249,11 @@ class ConversationService:
     ) -> list[Message]:
         """One of the service's own notices, in the conversation's language (`answers`: the
         waiting user message it answers)."""
-        items = [(notice(key, conversation.language), [])]
+        items: Items = [(notice(key, conversation.language), [])]
         return await self._send(conversation, "system", items, answers=answers)
 
     async def _send(
-        self, conversation: Conversation, author: str, items: Items, answers: int | None = None
+        self, conversation: Conversation, author: Author, items: Items, answers: int | None = None
     ) -> list[Message]:
         messages = await self._store(conversation, author, items, answers=answers)
         deliverer = self.deliverers.get(conversation.channel)
@@ -263,7 +264,7 @@ class ConversationService:
     async def _store(
         self,
         conversation: Conversation,
-        author: str,
+        author: Author,
         items: Items,
         waiting: bool = False,
         answers: int | None = None,

@@ -9,11 +9,13 @@ from channels.conversations import ConversationService
 
 
 def get_service(request: Request) -> ConversationService:
-    return request.app.state.service
+    service: ConversationService = request.app.state.service
+    return service
 
 
 def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 ServiceDep = Annotated[ConversationService, Depends(get_service)]

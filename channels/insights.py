@@ -128,9 +128,9 @@ def _language(event: dict[str, Any], parse: dict[str, Any]) -> str | None:
     for entity in parse.get("entities") or []:
         detected = entity.get("entity") == "language" and entity.get("role") == "detected"
         if detected and entity.get("value") in LANGUAGES:
-            return entity["value"]
+            return str(entity["value"])
     hint = (event.get("metadata") or parse.get("metadata") or {}).get("language")
-    return hint if hint in LANGUAGES else None
+    return str(hint) if hint in LANGUAGES else None
 
 
 def _reader(url: str) -> Engine | None:

@@ -1,13 +1,13 @@
 """What the channel service keeps: conversations on their channel, and every message in and out."""
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
-class UtcDateTime(TypeDecorator):
+class UtcDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in, aware UTC datetimes out, on SQLite as on PostgreSQL."""
 
     impl = DateTime
@@ -18,6 +18,13 @@ class UtcDateTime(TypeDecorator):
 
     def process_result_value(self, value: datetime | None, _dialect: Any) -> datetime | None:
         return value.replace(tzinfo=UTC) if value else None
+
+
+# "bot" while Rasa answers; "handoff" while a person of the helpdesk does.
+ConversationState = Literal["bot", "handoff"]
+# "system": the channel service's own notices.
+Author = Literal["user", "bot", "staff", "system"]
+Channel = Literal["web", "telegram"]
 
 
 def utc_now() -> datetime:
@@ -38,12 +45,11 @@ class Conversation(Base):
 
     # Also the sender id of the conversation in Rasa, e.g. "web-3f2a…" or "telegram-123456".
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
-    channel: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[Channel] = mapped_column(String(20))
     # The channel's own address of the person: the widget's session id, Telegram's chat id.
     external_id: Mapped[str] = mapped_column(String(80))
     language: Mapped[str] = mapped_column(String(2))
-    # "bot" while Rasa answers; "handoff" while a person of the helpdesk does.
-    state: Mapped[str] = mapped_column(String(10), default="bot")
+    state: Mapped[ConversationState] = mapped_column(String(10), default="bot")
     ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now, onupdate=utc_now)
@@ -59,8 +65,7 @@ class Message(Base):
     conversation_id: Mapped[str] = mapped_column(
         ForeignKey("conversations.id", ondelete="CASCADE"), index=True
     )
-    # "user", "bot", "staff" or "system" (the channel service's own notices).
-    author: Mapped[str] = mapped_column(String(10))
+    author: Mapped[Author] = mapped_column(String(10))
     # Personal data (PESEL, e-mail, phone) is masked before a user's text is stored.
     text: Mapped[str] = mapped_column(Text, default="")
     buttons: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -16,6 +16,25 @@ class RasaUnavailable(Exception):
     def __init__(self, message: str, may_be_processing: bool = False) -> None:
         super().__init__(message)
         self.may_be_processing = may_be_processing
+
+
+class RasaApi(Protocol):
+    """What the channel service asks of Rasa. RasaClient does it over HTTP; the fast tests use an
+    in-memory fake that keeps trackers as Rasa does (tests/support/fake_rasa.py)."""
+
+    async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]: ...
+
+    async def resume(self, sender: str) -> None: ...
+
+    async def append_user_message(self, sender: str, text: str, metadata: dict[str, Any]) -> None: ...
+
+    async def append_bot_message(self, sender: str, text: str, metadata: dict[str, Any]) -> None: ...
+
+    async def tracker_events(self, sender: str) -> list[dict[str, Any]]: ...
+
+    async def actions_ready(self) -> bool: ...
+
+    async def is_ready(self) -> bool: ...
 
 
 class RasaClient:

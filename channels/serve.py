@@ -4,11 +4,12 @@ import uvicorn
 
 from channels.app import create_app
 from channels.config import Settings
+from common.environment import or_exit
 from common.logs import logging_config
 
 
 def main() -> None:
-    settings = Settings()
+    settings = or_exit(Settings)
     uvicorn.run(
         create_app(settings),
         host=settings.channels_host,

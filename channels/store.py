@@ -9,12 +9,12 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from channels.models import Conversation, Message, utc_now
-from common.db import outlasting_outages
+from channels.models import Author, Channel, Conversation, Message, utc_now
+from common.db import affected_rows, outlasting_outages
 from common.logs import mask
 
 # Outgoing or incoming messages of one author: (text, buttons) in order.
-Items = list[tuple[str, list[dict]]]
+Items = list[tuple[str, list[dict[str, str]]]]
 # The bot's messages whose buttons still count as offered (see Store.offers).
 OFFER_WINDOW = 100
 
@@ -34,7 +34,7 @@ class Store:
             return session.get(Conversation, conversation_id)
 
     @outlasting_outages
-    def open_conversation(self, channel: str, external_id: str, language: str) -> Conversation:
+    def open_conversation(self, channel: Channel, external_id: str, language: str) -> Conversation:
         """The conversation of this person on this channel, created on their first message."""
         key = conversation_id(channel, external_id)
         with self._sessions() as session:
@@ -50,7 +50,9 @@ class Store:
             except IntegrityError:
                 # Two first messages at once: the other one created it.
                 session.rollback()
-                return session.get(Conversation, key)
+                created = session.get(Conversation, key)
+                assert created is not None, "a conversation is never deleted while it is being opened"
+                return created
             return conversation
 
     def hand_off(self, conversation_id: str, ticket_id: int, language: str) -> None:
@@ -69,7 +71,7 @@ class Store:
     def add_messages(
         self,
         conversation_id: str,
-        author: str,
+        author: Author,
         items: Items,
         pending: bool = True,
         answers: int | None = None,
@@ -137,7 +139,7 @@ class Store:
 
     @outlasting_outages
     def undelivered(
-        self, channel: str, limit: int = 100, conversation_id: str | None = None
+        self, channel: Channel, limit: int = 100, conversation_id: str | None = None
     ) -> list[tuple[Conversation, Message]]:
         """Outgoing messages not yet delivered on this channel (or in one conversation), oldest first."""
         with self._sessions() as session:
@@ -195,20 +197,20 @@ class Store:
             deleted = session.execute(delete(Message).where(Message.conversation_id == conversation_id))
             session.execute(delete(Conversation).where(Conversation.id == conversation_id))
             session.commit()
-            return deleted.rowcount
+            return affected_rows(deleted)
 
     def purge(self, before: datetime) -> tuple[int, int]:
         """Deletes the messages written before `before`, then the conversations left without any
         that have not changed since (none handed off); returns (messages, conversations)."""
         with self._sessions() as session:
             _zero_deleted_rows(session)
-            messages = session.execute(delete(Message).where(Message.created_at < before)).rowcount
+            messages = affected_rows(session.execute(delete(Message).where(Message.created_at < before)))
             emptied = (
                 delete(Conversation)
                 .where(Conversation.updated_at < before, Conversation.state != "handoff")
                 .where(~select(Message.id).where(Message.conversation_id == Conversation.id).exists())
             )
-            conversations = session.execute(emptied).rowcount
+            conversations = affected_rows(session.execute(emptied))
             session.commit()
             return messages, conversations
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from typing import Any
 
 import httpx
 
@@ -16,16 +17,19 @@ from channels.texts import notice
 PROMPT = "you> "
 
 
-def send(client: httpx.Client, rasa_url: str, sender: str, text: str, language: str | None) -> list[dict]:
+def send(
+    client: httpx.Client, rasa_url: str, sender: str, text: str, language: str | None
+) -> list[dict[str, Any]]:
     payload = {"sender": sender, "message": text, "metadata": {"language": language} if language else {}}
     response = client.post(f"{rasa_url}/webhooks/rest/webhook", json=payload, timeout=30)
     response.raise_for_status()
-    return response.json()
+    replies: list[dict[str, Any]] = response.json()
+    return replies
 
 
-def render(messages: list[dict]) -> list[dict]:
+def render(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Print the bot's messages; return the buttons of the last one that has any."""
-    buttons: list[dict] = []
+    buttons: list[dict[str, Any]] = []
     for message in messages:
         if message.get("text"):
             print(f"bot> {message['text']}\n")
@@ -41,7 +45,7 @@ def chat(rasa_url: str, language: str | None = None) -> None:
     language = language or os.environ.get("LANG", "uk")[:2]
     sender = f"terminal-{uuid.uuid4().hex[:8]}"
     print("Write to the bot in Ukrainian, Polish, English or Russian; Ctrl-D to quit.\n")
-    buttons: list[dict] = []
+    buttons: list[dict[str, Any]] = []
     with httpx.Client() as client:
         while True:
             try:

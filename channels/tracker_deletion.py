@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import (
+    ColumnElement,
     Engine,
     create_engine,
     delete,
@@ -32,7 +33,7 @@ def purge(tracker_url: str, before: datetime) -> int:
     return _delete(tracker_url, events.c.timestamp < before.timestamp())
 
 
-def _delete(tracker_url: str, condition: object) -> int:
+def _delete(tracker_url: str, condition: ColumnElement[bool]) -> int:
     engine = _writer(tracker_url)
     if engine is None:
         return 0

@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 from fastapi import Request
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import CursorResult, Result, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,6 +43,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def affected_rows(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE touched: Session.execute is typed as returning a Result,
+    and for those statements it is a CursorResult, which counts them."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -202,7 +202,7 @@ class Stack:
         self.timeout = timeout
         chosen = topology or services(ports, databases, channels_env or {})
         self._services = {s.name: s for s in chosen}
-        self._processes: dict[str, subprocess.Popen] = {}
+        self._processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def pids(self) -> dict[str, int]:
         """The running processes' ids by service name."""

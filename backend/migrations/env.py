@@ -1,8 +1,9 @@
 """Alembic environment: uses the connection the service hands over, or DATABASE_URL from the CLI."""
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection
 
 from backend.config import Settings
@@ -10,7 +11,7 @@ from backend.models import Base, UtcDateTime
 from common.db import make_engine
 
 
-def render_item(type_: str, obj: Any, _autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, _autogen_context: AutogenContext) -> str | Literal[False]:
     # In the database it is a plain DateTime; UtcDateTime only converts on the Python side.
     if type_ == "type" and isinstance(obj, UtcDateTime):
         return "sa.DateTime()"

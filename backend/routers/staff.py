@@ -32,7 +32,7 @@ def sign_in(
     return StaffSession(
         access_token=token,
         expires_in=int(STAFF_TOKEN_TTL.total_seconds()),
-        role=staff.role,  # type: ignore[arg-type]
+        role=staff.role,
         username=staff.username,
     )
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from common.environment import DEV_SERVICE_TOKEN
+
 TIMEOUT = httpx.Timeout(5.0, connect=2.0)
 CONNECT_RETRIES = 2
 
@@ -47,7 +49,7 @@ class Backend:
     def from_environment(cls) -> Backend:
         return cls(
             os.environ.get("BACKEND_URL", "http://127.0.0.1:8001"),
-            os.environ.get("BACKEND_SERVICE_TOKEN", "dev-service-token"),
+            os.environ.get("BACKEND_SERVICE_TOKEN", DEV_SERVICE_TOKEN),
         )
 
     async def start_verification(self, pesel: str, caller: str) -> Verification:
@@ -90,8 +92,9 @@ class Backend:
             raise Unavailable(f"status {response.status_code}")
         body = _json(response)
         if response.status_code >= 400:
-            error = body.get("error") if isinstance(body.get("error"), dict) else {}
-            raise Refused(response.status_code, str(error.get("code", "unknown")), error)
+            found = body.get("error")
+            details: dict[str, Any] = found if isinstance(found, dict) else {}
+            raise Refused(response.status_code, str(details.get("code", "unknown")), details)
         return body
 
 

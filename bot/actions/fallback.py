@@ -58,7 +58,8 @@ class ActionDefaultAskAffirmation(Action):
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
         none_of_these = localized_text(domain, "utter_label_none_of_these", language)
-        buttons.append({"title": none_of_these, "payload": "/out_of_scope"})
+        if none_of_these:
+            buttons.append({"title": none_of_these, "payload": "/out_of_scope"})
         dispatcher.utter_message(response="utter_did_you_mean", buttons=buttons)
         return []
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from abc import abstractmethod
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -22,6 +23,20 @@ from actions.backend import Backend, Refused
 from actions.validation import Invalid
 
 MAX_REFUSALS = 3
+
+
+class FormOutcome(StrEnum):
+    """How an account form ended: the `account_outcome` slot (stored as its string)."""
+
+    VERIFIED = "verified"  # the status check opened the record
+    SENT = "sent"  # the backend took a recovery request
+    UNAVAILABLE = "unavailable"  # the backend is down or answered an error
+    TOO_MANY_TRIES = "too_many_tries"  # MAX_REFUSALS values refused
+    RATE_LIMITED = "rate_limited"
+    LOCKED = "locked"  # no code attempt left
+    EXPIRED = "expired"  # the verification expired or is unknown
+
+
 FORM_SLOTS = (
     "pesel",
     "verification_code",
@@ -50,23 +65,23 @@ def leave_form(tracker: Tracker) -> list[EventType]:
     return [ActiveLoop(None), SlotSet("requested_slot", None), *forget_form_values()]
 
 
-def refused_outcome(error: Refused) -> str:
-    """The outcome a refusal of the backend ends a form with."""
+def refused_outcome(error: Refused) -> FormOutcome:
+    """The outcome a refusal of the backend (its error code) ends a form with."""
     return {
-        "rate_limited": "rate_limited",
-        "invalid_code": "locked",  # reached only when no attempt is left
-        "verification_locked": "locked",
-        "verification_expired": "expired",
-        "verification_not_found": "expired",
-    }.get(error.code, "unavailable")
+        "rate_limited": FormOutcome.RATE_LIMITED,
+        "invalid_code": FormOutcome.LOCKED,  # reached only when no attempt is left
+        "verification_locked": FormOutcome.LOCKED,
+        "verification_expired": FormOutcome.EXPIRED,
+        "verification_not_found": FormOutcome.EXPIRED,
+    }.get(error.code, FormOutcome.UNAVAILABLE)
 
 
 # What the person is told when a form ends early; each form adds its own "unavailable" answer.
-EARLY_ENDINGS = {
-    "too_many_tries": ["utter_too_many_tries"],
-    "rate_limited": ["utter_rate_limited"],
-    "locked": ["utter_code_locked"],
-    "expired": ["utter_code_expired"],
+EARLY_ENDINGS: dict[FormOutcome, list[str]] = {
+    FormOutcome.TOO_MANY_TRIES: ["utter_too_many_tries"],
+    FormOutcome.RATE_LIMITED: ["utter_rate_limited"],
+    FormOutcome.LOCKED: ["utter_code_locked"],
+    FormOutcome.EXPIRED: ["utter_code_expired"],
 }
 
 
@@ -105,7 +120,11 @@ class AccountForm(FormValidationAction):
         except Invalid as invalid:
             refusals = int(tracker.get_slot("form_refusals") or 0) + 1
             if refusals >= MAX_REFUSALS:
-                return {slot: None, "form_refusals": float(refusals), "account_outcome": "too_many_tries"}
+                return {
+                    slot: None,
+                    "form_refusals": float(refusals),
+                    "account_outcome": FormOutcome.TOO_MANY_TRIES,
+                }
             dispatcher.utter_message(response=invalid.response)
             return {slot: None, "form_refusals": float(refusals)}
         return await use(cleaned)

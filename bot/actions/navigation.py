@@ -145,15 +145,24 @@ class Guides:
         return Move(["utter_menu"], position)
 
     def _show(self, position: Position) -> Move:
-        return Move([step_response(position.guide, position.step)], position)
+        return Move([step_response(*_in_guide(position))], position)
 
     def _advance(self, position: Position) -> Move:
-        if position.step < len(self.steps(position.guide)):
-            return self._show(replace(position, step=position.step + 1))
-        responses = [f"utter_{position.guide}_done"]
+        guide, step = _in_guide(position)
+        if step < len(self.steps(guide)):
+            return self._show(replace(position, step=step + 1))
+        responses = [f"utter_{guide}_done"]
         interrupted = returns(position.return_to)
+        offer = self.offer(guide)
         if interrupted:
             responses.append(resume_response(interrupted[-1][0]))
-        elif self.offer(position.guide):
-            responses.append(f"utter_offer_{self.offer(position.guide)}")
+        elif offer:
+            responses.append(f"utter_offer_{offer}")
         return Move(responses, Position(None, None, position.return_to))
+
+
+def _in_guide(position: Position) -> tuple[str, int]:
+    """The guide and step of a position inside a walkthrough: the only kind shown or advanced."""
+    if position.guide is None or position.step is None:
+        raise ValueError(f"not inside a walkthrough: {position}")
+    return position.guide, position.step

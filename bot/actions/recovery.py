@@ -15,25 +15,32 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backend import Refused, Unavailable
-from actions.forms import EARLY_ENDINGS, AccountForm, caller_of, forget_form_values, refused_outcome
+from actions.forms import (
+    EARLY_ENDINGS,
+    AccountForm,
+    FormOutcome,
+    caller_of,
+    forget_form_values,
+    refused_outcome,
+)
 from actions.sealing import seal, unseal
 from actions.validation import clean_email, clean_pesel, clean_username, mask_email, mask_pesel
 
-OUTCOME_RESPONSES = {
+OUTCOME_RESPONSES: dict[FormOutcome, list[str]] = {
     **EARLY_ENDINGS,
-    "sent": ["utter_recovery_requested"],
-    "unavailable": ["utter_account_service_unavailable", "utter_recovery_manual"],
+    FormOutcome.SENT: ["utter_recovery_requested"],
+    FormOutcome.UNAVAILABLE: ["utter_account_service_unavailable", "utter_recovery_manual"],
 }
 
 
-async def outcome_of(request: Coroutine[Any, Any, None]) -> str:
+async def outcome_of(request: Coroutine[Any, Any, None]) -> FormOutcome:
     try:
         await request
     except Unavailable:
-        return "unavailable"
+        return FormOutcome.UNAVAILABLE
     except Refused as error:
         return refused_outcome(error)
-    return "sent"
+    return FormOutcome.SENT
 
 
 class ValidateUsernameReminderForm(AccountForm):
@@ -69,7 +76,7 @@ class ValidatePasswordResetForm(AccountForm):
         async def request_reset(pesel: str) -> dict[str, Any]:
             username = unseal(tracker.get_slot("username"))
             if username is None:
-                return {"pesel": mask_pesel(pesel), "account_outcome": "unavailable"}
+                return {"pesel": mask_pesel(pesel), "account_outcome": FormOutcome.UNAVAILABLE}
             request = self.backend.request_password_reset(username, pesel, caller_of(tracker))
             return {"pesel": mask_pesel(pesel), "account_outcome": await outcome_of(request)}
 
@@ -85,7 +92,7 @@ class ActionRecoveryRequested(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        outcome = tracker.get_slot("account_outcome") or "unavailable"
-        for response in OUTCOME_RESPONSES.get(outcome, OUTCOME_RESPONSES["unavailable"]):
+        outcome = tracker.get_slot("account_outcome") or FormOutcome.UNAVAILABLE
+        for response in OUTCOME_RESPONSES.get(outcome, OUTCOME_RESPONSES[FormOutcome.UNAVAILABLE]):
             dispatcher.utter_message(response=response)
         return forget_form_values()

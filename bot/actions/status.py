@@ -11,15 +11,22 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backend import Refused, Unavailable
-from actions.forms import EARLY_ENDINGS, AccountForm, caller_of, forget_form_values, refused_outcome
+from actions.forms import (
+    EARLY_ENDINGS,
+    AccountForm,
+    FormOutcome,
+    caller_of,
+    forget_form_values,
+    refused_outcome,
+)
 from actions.report import status_report
 from actions.texts import language_of, localized_text
 from actions.validation import clean_code, clean_pesel, mask_pesel
 from actions.walkthrough import position_of
 
-OUTCOME_RESPONSES = {
+OUTCOME_RESPONSES: dict[FormOutcome, list[str]] = {
     **EARLY_ENDINGS,
-    "unavailable": ["utter_account_service_unavailable", "utter_check_status_manual"],
+    FormOutcome.UNAVAILABLE: ["utter_account_service_unavailable", "utter_check_status_manual"],
 }
 MASKED_CODE = "••••••"
 
@@ -35,7 +42,7 @@ class ValidateCheckStatusForm(AccountForm):
             try:
                 verification = await self.backend.start_verification(pesel, caller_of(tracker))
             except Unavailable:
-                return {"pesel": mask_pesel(pesel), "account_outcome": "unavailable"}
+                return {"pesel": mask_pesel(pesel), "account_outcome": FormOutcome.UNAVAILABLE}
             except Refused as error:
                 return {"pesel": mask_pesel(pesel), "account_outcome": refused_outcome(error)}
             return {"pesel": mask_pesel(pesel), "verification_id": verification.verification_id}
@@ -50,7 +57,7 @@ class ValidateCheckStatusForm(AccountForm):
                 token = await self.backend.confirm_verification(tracker.get_slot("verification_id"), code)
                 onboarding = await self.backend.onboarding(token)
             except Unavailable:
-                return {"verification_code": MASKED_CODE, "account_outcome": "unavailable"}
+                return {"verification_code": MASKED_CODE, "account_outcome": FormOutcome.UNAVAILABLE}
             except Refused as error:
                 attempts_left = int(error.details.get("attempts_left") or 0)
                 if error.code == "invalid_code" and attempts_left > 0:
@@ -58,7 +65,11 @@ class ValidateCheckStatusForm(AccountForm):
                     return {"verification_code": None}
                 return {"verification_code": MASKED_CODE, "account_outcome": refused_outcome(error)}
             onboarding.pop("first_name", None)  # not needed for the answer; keep the record lean
-            return {"verification_code": MASKED_CODE, "onboarding": onboarding, "account_outcome": "verified"}
+            return {
+                "verification_code": MASKED_CODE,
+                "onboarding": onboarding,
+                "account_outcome": FormOutcome.VERIFIED,
+            }
 
         return await self.checked("verification_code", value, clean_code, dispatcher, tracker, open_record)
 
@@ -73,7 +84,7 @@ class ActionReportStatus(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         outcome = tracker.get_slot("account_outcome")
-        if outcome == "verified" and tracker.get_slot("onboarding"):
+        if outcome == FormOutcome.VERIFIED and tracker.get_slot("onboarding"):
             language = language_of(tracker)
             report = status_report(tracker.get_slot("onboarding"), dt.date.today())
             text = "\n".join(
@@ -89,7 +100,7 @@ class ActionReportStatus(Action):
             )
             dispatcher.utter_message(text=text, buttons=buttons)
         else:
-            for response in OUTCOME_RESPONSES.get(outcome or "", OUTCOME_RESPONSES["unavailable"]):
+            for response in OUTCOME_RESPONSES.get(outcome, OUTCOME_RESPONSES[FormOutcome.UNAVAILABLE]):
                 dispatcher.utter_message(response=response)
         if position_of(tracker).guide:  # the check interrupted a walkthrough
             dispatcher.utter_message(response="utter_offer_continue")

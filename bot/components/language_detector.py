@@ -171,7 +171,8 @@ class LanguageDetector(GraphComponent):
         }
         self._vocabulary = frozenset(words)
         self._by_initial = _by_initial(self._vocabulary)
-        model_storage, resource = self._storage  # given to every component Rasa trains
+        assert self._storage is not None, "Rasa creates every component it trains with its storage"
+        model_storage, resource = self._storage
         with model_storage.write_to(resource) as directory:
             (directory / VOCABULARY_FILE).write_text(
                 json.dumps(sorted(words), ensure_ascii=False), encoding="utf-8"

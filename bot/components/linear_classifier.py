@@ -311,8 +311,10 @@ class LinearResponseSelector(_LinearComponent):
         retrieval_intent = self.component_config["retrieval_intent"]
         for message in messages:
             pressed = retrieval_payload(message)
-            known = pressed and pressed[0] == retrieval_intent and pressed[1] in self._responses
-            ranking = [(pressed[1], 1.0)] if known else self._ranking(message)
+            if pressed is not None and pressed[0] == retrieval_intent and pressed[1] in self._responses:
+                ranking = [(pressed[1], 1.0)]
+            else:
+                ranking = self._ranking(message)
             if not ranking:
                 continue
             key, confidence = ranking[0]

@@ -10,6 +10,7 @@ Russian words get pymorphy3's dictionary lemmas instead ("пароля" -> "па
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -91,7 +92,7 @@ def _language_of(message: Message, text: str) -> str:
     return "uk" if _CYRILLIC.search(text) else "pl"
 
 
-def _lemmatizer(language: str):
+def _lemmatizer(language: str) -> Callable[[str], str]:
     analyzer = pymorphy3.MorphAnalyzer(lang=language)
 
     @lru_cache(maxsize=50_000)

@@ -12,8 +12,8 @@ grants, so a forged form or image request is refused before it reaches a handler
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -114,7 +114,7 @@ def _answer(error: Exception) -> JSONResponse:
 class ConsoleRoute(APIRoute):
     """API routes whose failures all become {"error": {"code", "message"}} with a stable code."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any, TypeAlias
 
 from telegram import Bot, Update, User
 from telegram.constants import ChatAction, ChatType
@@ -20,6 +21,8 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    ExtBot,
+    JobQueue,
     MessageHandler,
     filters,
 )
@@ -38,7 +41,17 @@ UNKNOWN_COMMAND = "/help"
 # Telegram shows "typing…" for 5 seconds after each chat action.
 TYPING_REFRESH_SECONDS = 4.0
 
-Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+# The application runner.build_application makes: PTB's default context, a rate-limited bot
+# (AIORateLimiter's per-call argument is its retry count, an int).
+BotApplication: TypeAlias = Application[
+    ExtBot[int],
+    ContextTypes.DEFAULT_TYPE,
+    dict[Any, Any],
+    dict[Any, Any],
+    dict[Any, Any],
+    JobQueue[ContextTypes.DEFAULT_TYPE],
+]
 
 
 def language_hint(user: User | None) -> str | None:
@@ -52,7 +65,7 @@ class Handlers:
         # One message of a chat at a time, in the order they came: Rasa must see them in order.
         self._chats = KeyedLocks()
 
-    def register(self, application: Application) -> None:
+    def register(self, application: BotApplication) -> None:
         # The bot talks about personal documents (PESEL, passwords): private chats only, never groups.
         private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
         for command, payload in COMMANDS.items():

@@ -11,10 +11,10 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from channels.models import MAX_ID, Message
+from channels.models import MAX_ID, Channel, Message
 from channels.store import Store, conversation_id
 
-CHANNEL = "telegram"
+CHANNEL: Channel = "telegram"
 _CALLBACK_DATA = re.compile(r"(\d{1,18}):(\d{1,3})")
 
 

@@ -21,12 +21,12 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, FastAPI, Request, Response
 from telegram import BotCommand, Update
 from telegram.error import BadRequest, InvalidToken, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import AIORateLimiter, ApplicationBuilder
 
 from channels.config import Settings
 from channels.conversations import ConversationService
 from channels.telegram.delivery import TelegramDeliverer
-from channels.telegram.handlers import Handlers
+from channels.telegram.handlers import BotApplication, Handlers
 from channels.telegram.keyboards import CHANNEL
 from channels.texts import LANGUAGES, language_or_default, telegram_commands
 
@@ -76,7 +76,7 @@ async def running_telegram(
         await _stop(application)
 
 
-def build_application(settings: Settings) -> Application:
+def build_application(settings: Settings) -> BotApplication:
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
@@ -95,7 +95,7 @@ def webhook_url(settings: Settings) -> str:
     return settings.channels_public_url.rstrip("/") + WEBHOOK_PATH
 
 
-def webhook_router(application: Application, secret: str) -> APIRouter:
+def webhook_router(application: BotApplication, secret: str) -> APIRouter:
     router = APIRouter(tags=["telegram"])
 
     @router.post(WEBHOOK_PATH, include_in_schema=False)
@@ -118,7 +118,7 @@ def webhook_router(application: Application, secret: str) -> APIRouter:
     return router
 
 
-async def _start(application: Application, settings: Settings, deliverer: TelegramDeliverer) -> None:
+async def _start(application: BotApplication, settings: Settings, deliverer: TelegramDeliverer) -> None:
     """Start the bot, trying again with growing pauses while Telegram cannot be reached."""
     delay = 1.0
     while True:
@@ -136,7 +136,7 @@ async def _start(application: Application, settings: Settings, deliverer: Telegr
             delay = min(delay * 2, MAX_START_DELAY_SECONDS)
 
 
-async def _start_once(application: Application, settings: Settings, deliverer: TelegramDeliverer) -> None:
+async def _start_once(application: BotApplication, settings: Settings, deliverer: TelegramDeliverer) -> None:
     # Each step is skipped when an earlier attempt got past it.
     await application.initialize()  # getMe
     deliverer.ready.set()
@@ -155,7 +155,7 @@ async def _start_once(application: Application, settings: Settings, deliverer: T
         await application.updater.start_polling(timeout=POLL_TIMEOUT_SECONDS, allowed_updates=ALLOWED_UPDATES)
 
 
-async def _set_commands(application: Application) -> None:
+async def _set_commands(application: BotApplication) -> None:
     """The command menu in each of our languages, and in the default one for every other app language."""
     for language in (None, *LANGUAGES):
         descriptions = telegram_commands(language_or_default(language))
@@ -163,7 +163,7 @@ async def _set_commands(application: Application) -> None:
         await application.bot.set_my_commands(commands, language_code=language)
 
 
-async def _stop(application: Application) -> None:
+async def _stop(application: BotApplication) -> None:
     """Stop whatever was started. The webhook stays registered: Telegram keeps the updates of a
     restart and posts them once the service is back."""
     if application.updater is not None and application.updater.running:

@@ -76,7 +76,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "staff_admin_password": "admin-demo-pass",
         "staff_agent_password": "agent-demo-pass",
     }
-    return Settings(**(values | overrides))  # type: ignore[arg-type]
+    return Settings(**(values | overrides))  # type: ignore[arg-type]  # values of mixed types by field name
 
 
 @pytest.fixture

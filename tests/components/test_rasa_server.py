@@ -3,8 +3,12 @@ validating the schema itself on every call; the domain goes to the action server
 asks for it."""
 
 import asyncio
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+import rasa
 import rasa_server
 from aiohttp import web
 from jsonschema import ValidationError, validators
@@ -127,3 +131,51 @@ def test_other_errors_of_the_action_server_are_not_repeated():
     with pytest.raises(RasaException, match="Failed to execute custom action"):
         asyncio.run(run_action(server, times=1))
     assert len(server.calls) == 1
+
+
+class RemoteActionOf3621:
+    """The replaced methods' parameters as Rasa 3.6.21 has them (RemoteAction itself is patched now)."""
+
+    def _validate_action_result(self, result): ...
+
+    def _action_call_format(self, tracker, domain): ...
+
+    async def run(self, output_channel, nlg, tracker, domain): ...
+
+
+def test_the_installed_rasa_is_the_one_the_replacements_were_written_for():
+    assert rasa.__version__ == rasa_server.WRITTEN_FOR
+    rasa_server.check_rasa(rasa.__version__, RemoteActionOf3621)
+
+
+def test_another_rasa_version_is_refused_with_what_to_check():
+    with pytest.raises(
+        rasa_server.RasaVersionMismatch, match=r"Rasa 3\.6\.21's RemoteAction, but this is Rasa 3\.7\.0\."
+    ):
+        rasa_server.check_rasa("3.7.0", RemoteActionOf3621)
+
+
+def test_a_replaced_method_that_changed_or_went_is_refused():
+    class Changed(RemoteActionOf3621):
+        async def run(self, output_channel, nlg, tracker, domain, metadata): ...
+
+    class Gone:
+        def _action_call_format(self, tracker, domain): ...
+
+        async def run(self, output_channel, nlg, tracker, domain): ...
+
+    with pytest.raises(rasa_server.RasaVersionMismatch, match=r"RemoteAction\.run takes \[.*'metadata'\]"):
+        rasa_server.check_rasa("3.6.21", Changed)
+    with pytest.raises(
+        rasa_server.RasaVersionMismatch, match=r"RemoteAction\._validate_action_result takes None"
+    ):
+        rasa_server.check_rasa("3.6.21", Gone)
+
+
+def test_the_server_does_not_start_on_another_rasa():
+    # As `python -m rasa_server run` would import it, with Rasa reporting another version.
+    code = "import rasa; rasa.__version__ = '3.6.22'; import rasa_server"
+    bot = Path(rasa_server.__file__).parent
+    done = subprocess.run([sys.executable, "-c", code], cwd=bot, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "RasaVersionMismatch" in done.stderr and "this is Rasa 3.6.22" in done.stderr

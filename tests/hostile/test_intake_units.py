@@ -92,5 +92,5 @@ def test_a_limit_that_would_refuse_everything_is_refused(arguments):
 
 def test_the_service_keeps_the_guard_it_is_given_even_before_it_tracks_anyone():
     guard = FloodGuard(burst=1)
-    service = ConversationService(None, None, None, None, guard)  # type: ignore[arg-type]
+    service = ConversationService(None, None, None, None, guard)  # type: ignore[arg-type]  # only the guard is used
     assert service.flood is guard

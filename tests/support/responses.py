@@ -17,7 +17,8 @@ RESPONSES_FILE = Path(__file__).resolve().parents[2] / "bot" / "domain" / "gener
 @cache
 def bot_responses() -> dict[str, list[dict[str, Any]]]:
     """Every response's variations; `{portal}` filled in as the stack's action server does."""
-    responses = yaml.safe_load(RESPONSES_FILE.read_text(encoding="utf-8"))["responses"]
+    text = RESPONSES_FILE.read_text(encoding="utf-8")
+    responses: dict[str, list[dict[str, Any]]] = yaml.safe_load(text)["responses"]
     for variations in responses.values():
         for variation in variations:
             if "text" in variation:

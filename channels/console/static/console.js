@@ -3,7 +3,8 @@
 // wrote, names, codes) is put on the page with textContent, never parsed as HTML.
 "use strict";
 
-// The texts, in Polish and English, come from knowledge/console.yml (put in by the service).
+// The texts, in Polish and English, come from knowledge/console.yml: {language: {key: text}}.
+// biome-ignore format: the channel service replaces this exact text (TEXTS_MARKER, channels/console/routes.py).
 const TEXTS = /*TEXTS*/{};
 
 const REFRESH_QUEUE_MS = 30000; // a backstop for tickets opened outside this service
@@ -103,7 +104,8 @@ async function api(method, path, body) {
     const error = data.error || {};
     const failure = new ApiError(response.status, error.code || "unknown", error.message || "");
     // Only a session that ended says so; a first visit just shows the form.
-    if (response.status === 401 && failure.code === "signed_out") showSignIn(state.signedIn ? errorText(failure) : "");
+    if (response.status === 401 && failure.code === "signed_out")
+      showSignIn(state.signedIn ? errorText(failure) : "");
     throw failure;
   }
   return data;
@@ -115,7 +117,8 @@ function applyTexts() {
   document.documentElement.lang = language;
   document.title = t("title");
   for (const node of document.querySelectorAll("[data-t]")) node.textContent = t(node.dataset.t);
-  for (const node of document.querySelectorAll("[data-t-aria]")) node.setAttribute("aria-label", t(node.dataset.tAria));
+  for (const node of document.querySelectorAll("[data-t-aria]"))
+    node.setAttribute("aria-label", t(node.dataset.tAria));
   const toggle = $("language-toggle");
   toggle.textContent = t("toggle");
   toggle.lang = language === "pl" ? "en" : "pl";
@@ -187,11 +190,14 @@ function dateTime(iso) {
 }
 
 function date(iso) {
-  return iso ? new Date(`${iso}T00:00:00`).toLocaleDateString(language === "pl" ? "pl-PL" : "en-GB") : t("none");
+  return iso
+    ? new Date(`${iso}T00:00:00`).toLocaleDateString(language === "pl" ? "pl-PL" : "en-GB")
+    : t("none");
 }
 
 function ticketLine(ticket) {
-  const status = ticket.status === "assigned" ? t("status_assigned", { name: ticket.assigned_to }) : t("status_open");
+  const status =
+    ticket.status === "assigned" ? t("status_assigned", { name: ticket.assigned_to }) : t("status_open");
   return [languageName(ticket.language), channelName(ticket.channel), status].join(" · ");
 }
 
@@ -233,12 +239,15 @@ function renderQueue() {
           onclick: () => openTicket(ticket.id),
         },
         el("span", { className: "ticket-title", text: t("ticket", { id: ticket.id }) }),
-        el("span", { className: "ticket-waiting", text: t("waiting", { time: duration(waitingSeconds(ticket)) }) }),
+        el("span", {
+          className: "ticket-waiting",
+          text: t("waiting", { time: duration(waitingSeconds(ticket)) }),
+        }),
         el("span", { className: "ticket-meta", text: ticketLine(ticket) }),
-        el("span", { className: "ticket-reason", text: reasonText(ticket.reason) }),
+        el("span", { className: "ticket-reason", text: reasonText(ticket.reason) })
       );
       return el("li", {}, button);
-    }),
+    })
   );
   $("queue-empty").hidden = state.tickets.length > 0;
 }
@@ -277,10 +286,12 @@ function messageItem(message) {
     "li",
     { className: `message from-${message.author}`, "data-id": String(message.id) },
     el("div", { className: "message-head" }, author, " ", time),
-    el("p", { className: "message-text", text: message.text }),
+    el("p", { className: "message-text", text: message.text })
   );
   if (message.buttons.length) {
-    item.append(el("p", { className: "message-buttons", text: t("buttons", { titles: message.buttons.join(" | ") }) }));
+    item.append(
+      el("p", { className: "message-buttons", text: t("buttons", { titles: message.buttons.join(" | ") }) })
+    );
   }
   return item;
 }
@@ -293,21 +304,28 @@ function appendMessages(messages) {
     transcript.append(messageItem(message));
     state.current.lastId = Math.max(state.current.lastId, message.id);
   }
-  if (atBottom || messages.length === transcript.children.length) transcript.scrollTop = transcript.scrollHeight;
+  if (atBottom || messages.length === transcript.children.length)
+    transcript.scrollTop = transcript.scrollHeight;
 }
 
 function renderConversation() {
   const current = state.current;
   $("no-selection").hidden = Boolean(current);
-  $("conversation").hidden = !current || !current.ticket;
-  if (!current || !current.ticket) return;
+  $("conversation").hidden = !current?.ticket;
+  if (!current?.ticket) return;
   const ticket = current.ticket;
   $("conversation-title").textContent = t("ticket", { id: ticket.id });
-  $("conversation-meta").textContent = [ticketLine(ticket), reasonText(ticket.reason), dateTime(ticket.created_at)].join(" · ");
-  const withHelpdesk = Boolean(current.conversation && current.conversation.with_helpdesk);
+  $("conversation-meta").textContent = [
+    ticketLine(ticket),
+    reasonText(ticket.reason),
+    dateTime(ticket.created_at),
+  ].join(" · ");
+  const withHelpdesk = Boolean(current.conversation?.with_helpdesk);
   $("reply-form").hidden = !withHelpdesk;
   $("conversation-closed").hidden = withHelpdesk;
-  $("conversation-closed").textContent = current.conversation ? t("conversation_closed") : t("no_conversation");
+  $("conversation-closed").textContent = current.conversation
+    ? t("conversation_closed")
+    : t("no_conversation");
   // Labels of messages already shown follow the language toggle.
   for (const item of $("transcript").children) {
     const author = item.className.match(/from-(\w+)/)[1];
@@ -389,7 +407,8 @@ function openSocket() {
     // handles it. Messages of conversations with the bot change nothing here.
     const queued = state.tickets.some((ticket) => ticket.conversation_id === hint.conversation_id);
     if (hint.type === "state" || queued) loadQueue();
-    if (state.current?.ticket && hint.conversation_id === state.current.ticket.conversation_id) loadTranscript();
+    if (state.current?.ticket && hint.conversation_id === state.current.ticket.conversation_id)
+      loadTranscript();
   });
   socket.addEventListener("close", (event) => {
     if (state.socket !== socket) return;
@@ -466,7 +485,10 @@ function renderLookup() {
       renderLookup();
     },
   });
-  const peselValue = el("span", { id: "lookup-pesel-value", text: state.peselShown ? person.pesel : maskedPesel(person.pesel) });
+  const peselValue = el("span", {
+    id: "lookup-pesel-value",
+    text: state.peselShown ? person.pesel : maskedPesel(person.pesel),
+  });
   const rows = [
     [t("pesel"), [peselValue, " ", reveal]],
     [t("pesel_assigned_on"), [date(onboarding.pesel_assigned_on)]],
@@ -476,7 +498,9 @@ function renderLookup() {
     [t("email"), [person.email || t("none")]],
     [t("phone"), [person.phone || t("none")]],
   ];
-  $("lookup-record").replaceChildren(...rows.flatMap(([term, values]) => [el("dt", { text: term }), el("dd", {}, ...values)]));
+  $("lookup-record").replaceChildren(
+    ...rows.flatMap(([term, values]) => [el("dt", { text: term }), el("dd", {}, ...values)])
+  );
 }
 
 // Failures
@@ -493,13 +517,18 @@ async function loadFailures() {
 
 function renderFailures() {
   const data = state.failures;
-  $("failures-hint").textContent = t("failures_hint", { threshold: data ? Math.round(data.threshold * 100) : 60 });
+  $("failures-hint").textContent = t("failures_hint", {
+    threshold: data ? Math.round(data.threshold * 100) : 60,
+  });
   if (!data) return;
   const wanted = $("failures-language").value;
   const shown = data.failures.filter((failure) => !wanted || failure.language === wanted);
   $("failures-rows").replaceChildren(
     ...shown.map((failure) => {
-      const reading = failure.confidence === null ? failure.intent : `${failure.intent} (${Math.round(failure.confidence * 100)}%)`;
+      const reading =
+        failure.confidence === null
+          ? failure.intent
+          : `${failure.intent} (${Math.round(failure.confidence * 100)}%)`;
       return el(
         "tr",
         {},
@@ -507,9 +536,9 @@ function renderFailures() {
         el("td", { text: languageName(failure.language) }),
         el("td", { className: "count", text: String(failure.count) }),
         el("td", { text: reading }),
-        el("td", { text: dateTime(failure.last_seen) }),
+        el("td", { text: dateTime(failure.last_seen) })
       );
-    }),
+    })
   );
   $("failures-table").hidden = shown.length === 0;
   $("failures-empty").hidden = shown.length > 0;
@@ -521,7 +550,10 @@ async function signIn(event) {
   event.preventDefault();
   $("sign-in-error").textContent = "";
   try {
-    const staff = await api("POST", "/session", { username: $("username").value, password: $("password").value });
+    const staff = await api("POST", "/session", {
+      username: $("username").value,
+      password: $("password").value,
+    });
     localStorage.setItem("console.staff", JSON.stringify(staff));
     $("password").value = "";
     await loadQueue();

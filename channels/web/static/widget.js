@@ -18,6 +18,7 @@
   window.onboardingChatWidget = true;
 
   // Filled in by the channel service from knowledge/channels.yml: {language: {key: text}}.
+  // biome-ignore format: the channel service replaces this exact text (LABELS_MARKER, channels/web/routes.py).
   var LABELS = /*LABELS*/{};
   var LANGUAGES = ["uk", "pl", "en", "ru"];
   var DEFAULT_COLOR = "#1f5fa8";
@@ -79,7 +80,7 @@
   function load(key) {
     try {
       return window.localStorage.getItem(STORAGE_PREFIX + key);
-    } catch (error) {
+    } catch (_error) {
       return memory[key] || null;
     }
   }
@@ -87,7 +88,7 @@
     memory[key] = value;
     try {
       window.localStorage.setItem(STORAGE_PREFIX + key, value);
-    } catch (error) {
+    } catch (_error) {
       /* kept in memory only */
     }
   }
@@ -164,11 +165,19 @@
 
   var status = element("p", { class: "status", role: "status" });
   // Focusable so that keyboard users can scroll a long conversation.
-  var log = element("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": labels.title, tabindex: "0" });
+  var log = element("div", {
+    class: "log",
+    role: "log",
+    "aria-live": "polite",
+    "aria-label": labels.title,
+    tabindex: "0",
+  });
   var typing = element("p", { class: "typing", "aria-hidden": "true", hidden: "" }, labels.typing);
 
   var form = element("form", { class: "composer" });
-  form.appendChild(element("label", { class: "visually-hidden", for: "onboarding-chat-input" }, labels.placeholder));
+  form.appendChild(
+    element("label", { class: "visually-hidden", for: "onboarding-chat-input" }, labels.placeholder)
+  );
   var input = element("input", {
     id: "onboarding-chat-input",
     type: "text",
@@ -196,7 +205,10 @@
     svg.setAttribute("focusable", "false");
     var path = document.createElementNS("http://www.w3.org/2000/svg", "path");
     path.setAttribute("fill", "currentColor");
-    path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
+    path.setAttribute(
+      "d",
+      "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"
+    );
     svg.appendChild(path);
     return svg;
   }
@@ -262,7 +274,11 @@
     item.appendChild(text);
 
     if (message.buttons && message.buttons.length) {
-      var group = element("div", { class: "buttons", role: "group", "aria-label": authorLabel(message.author) });
+      var group = element("div", {
+        class: "buttons",
+        role: "group",
+        "aria-label": authorLabel(message.author),
+      });
       message.buttons.forEach(function (button) {
         var node = element("button", { type: "button" }, button.title);
         node.addEventListener("click", function () {
@@ -291,9 +307,12 @@
         }, 500);
       }
       if (!panel.hidden) markSeen();
-      else if (fresh.some(function (m) {
-        return m.author !== "user" && m.id > seenId;
-      })) markUnread(true);
+      else if (
+        fresh.some(function (m) {
+          return m.author !== "user" && m.id > seenId;
+        })
+      )
+        markUnread(true);
     } else if (frame.type === "state") {
       state = frame.state;
       if (state === "handoff") hideTyping();
