@@ -57,7 +57,12 @@ def test_a_request_for_a_language_switches_to_it(commands, text, language):
 
 @pytest.mark.parametrize(
     ("text", "language"),
-    [("a ukraiński jest?", "uk"), ("а украинский есть?", "uk"), ("is there english?", "en"), ("а польська є?", "pl")],
+    [
+        ("a ukraiński jest?", "uk"),
+        ("а украинский есть?", "uk"),
+        ("is there english?", "en"),
+        ("а польська є?", "pl"),
+    ],
 )
 def test_asking_whether_a_language_is_there_switches_to_it(commands, text, language):
     assert commands.intent_of(text) == "switch_language"
