@@ -155,7 +155,8 @@ test-dialogues: setup $(MODEL)
 
 # The channels' tests drive the widget and the console in Debian's Chromium (installed with
 # apt-get when missing) and Telegram against a local Bot API server.
-test-channels: setup $(MODEL)
+# axe-core (package.json) audits the widget and the console against WCAG 2.1 A/AA there.
+test-channels: setup $(MODEL) node_modules/.installed
 	scripts/install_chromium.sh
 	$(PY) -m pytest tests/channels
 
