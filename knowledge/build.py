@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-LANGUAGES = ("uk", "pl", "en", "ru")
+from common.languages import CONSOLE_LANGUAGES, LANGUAGES
+
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
 RESPONSES_FILE = ROOT / "bot" / "domain" / "generated_responses.yml"
@@ -36,7 +37,6 @@ CHANNELS_FILE = "channels.yml"
 GLOSSARY_FILE = "glossary.yml"
 # What the helpdesk console says, in the staff's languages (read by channels/texts.py).
 CONSOLE_FILE = "console.yml"
-CONSOLE_LANGUAGES = ("pl", "en")
 SOURCES_FILE = "sources.yml"
 # Every message the bot or the channel service sends fits a phone screen (knowledge/README.md).
 MAX_MESSAGE = 600

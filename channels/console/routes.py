@@ -48,6 +48,7 @@ from channels.conversations import MAX_TEXT, ConversationService
 from channels.deps import ServiceDep, SettingsDep
 from channels.models import MAX_ID, Conversation, Message, utc_now
 from channels.texts import console_texts
+from common.languages import CONSOLE_LANGUAGES
 
 STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = {"console.js": "text/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8"}
@@ -83,16 +84,19 @@ api = APIRouter(
 
 
 TEXTS_MARKER = "/*TEXTS*/{}"
+LANGUAGES_MARKER = "/*LANGUAGES*/[]"
 
 
 @cache
 def _console_script() -> bytes:
-    """console.js with its texts from knowledge/console.yml."""
+    """console.js with its texts from knowledge/console.yml and the staff's languages."""
     script = (STATIC / "console.js").read_text(encoding="utf-8")
-    if TEXTS_MARKER not in script:
-        raise RuntimeError(f"console.js lost its {TEXTS_MARKER} marker")
+    for marker in (TEXTS_MARKER, LANGUAGES_MARKER):
+        if marker not in script:
+            raise RuntimeError(f"console.js lost its {marker} marker")
     texts = json.dumps(console_texts(), ensure_ascii=True, sort_keys=True)
-    return script.replace(TEXTS_MARKER, texts).encode("utf-8")
+    script = script.replace(TEXTS_MARKER, texts)
+    return script.replace(LANGUAGES_MARKER, json.dumps(list(CONSOLE_LANGUAGES))).encode("utf-8")
 
 
 @router.get("/console", include_in_schema=False)

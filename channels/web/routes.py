@@ -12,7 +12,7 @@ sockets are accepted from any origin (no cookies are involved that another site 
 
 Protocol: JSON text frames on /widget/ws?session=<id>&lang=<browser language, e.g. pl>
   session   [A-Za-z0-9-]{8,64}; the conversation is "web-<session>". Anything else: closed, 1008.
-  lang      the language hint for the bot; anything but uk/pl/en/ru is ignored.
+  lang      the language hint for the bot; anything but uk/pl/en/ru (common/languages.py) is ignored.
 
   client → {"type": "hello", "after": <the last message id it has, 0 for none>}
             the first frame, on every (re)connect
@@ -54,7 +54,8 @@ from channels.conversations import ConversationService
 from channels.deps import SettingsDep
 from channels.models import MAX_ID, Message
 from channels.store import Store
-from channels.texts import LANGUAGES, language_or_default, widget_labels
+from channels.texts import language_or_default, widget_labels
+from common.languages import DEFAULT_LANGUAGE, LANGUAGES
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["widget"])
@@ -71,6 +72,7 @@ PAGE = 200
 # and revalidate by ETag afterwards.
 ASSET_CACHE = "public, max-age=300"
 LABELS_MARKER = "/*LABELS*/{}"
+LANGUAGES_MARKER = "/*LANGUAGES*/[]"
 
 
 @dataclass(frozen=True)
@@ -85,10 +87,14 @@ def asset(name: str) -> Asset:
     """widget.js (with the widget's labels in every language from knowledge/) or widget.css."""
     text = (STATIC / name).read_text(encoding="utf-8")
     if name == "widget.js":
-        if LABELS_MARKER not in text:
-            raise RuntimeError(f"widget.js lost its {LABELS_MARKER} marker")
+        for marker in (LABELS_MARKER, LANGUAGES_MARKER):
+            if marker not in text:
+                raise RuntimeError(f"widget.js lost its {marker} marker")
         labels = {language: widget_labels(language) for language in LANGUAGES}
         text = text.replace(LABELS_MARKER, json.dumps(labels, ensure_ascii=True, sort_keys=True))
+        # The default language first: the widget falls back to it.
+        languages = [DEFAULT_LANGUAGE, *(code for code in LANGUAGES if code != DEFAULT_LANGUAGE)]
+        text = text.replace(LANGUAGES_MARKER, json.dumps(languages))
     body = text.encode("utf-8")
     media_type = "text/javascript" if name.endswith(".js") else "text/css"
     return Asset(body, f"{media_type}; charset=utf-8", f'"{hashlib.sha256(body).hexdigest()[:20]}"')
