@@ -28,7 +28,7 @@ from channels.ratelimit import FloodGuard, Pace
 from channels.store import Items, Store, conversation_id
 from channels.telegram.locks import KeyedLocks
 from channels.texts import language_or_default, notice
-from common.logs import mask
+from common.pii import for_analytics
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,9 @@ class ConversationService:
         reply = await self.backend.reply(ticket_id, text, staff_token)
         sent = await self._send(conversation, "staff", [(text, [])])
         metadata = {"author": "staff", "staff_username": reply.get("staff_username")}
-        await self._record_in_tracker(self.rasa.append_bot_message(conversation.id, text, metadata))
+        await self._record_in_tracker(
+            self.rasa.append_bot_message(conversation.id, for_analytics(text), metadata)
+        )
         return sent[0]
 
     async def hand_back(self, ticket_id: int, staff_token: str) -> None:
@@ -237,7 +239,9 @@ class ConversationService:
                 "ticket %s: user message not recorded in the backend: %s", conversation.ticket_id, error
             )
         metadata = {"channel": conversation.channel, "handoff": True}
-        await self._record_in_tracker(self.rasa.append_user_message(conversation.id, mask(text), metadata))
+        await self._record_in_tracker(
+            self.rasa.append_user_message(conversation.id, for_analytics(text), metadata)
+        )
 
     async def _offered(self, conversation: Conversation, payload: str) -> bool:
         if payload in MENU_PAYLOADS:

@@ -49,6 +49,7 @@ from channels.deps import ServiceDep, SettingsDep
 from channels.models import MAX_ID, Conversation, Message, utc_now
 from channels.texts import console_texts
 from common.languages import CONSOLE_LANGUAGES
+from common.pii import pesel_for_staff
 
 STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = {"console.js": "text/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8"}
@@ -218,7 +219,10 @@ class Lookup(BaseModel):
 async def lookup(body: Lookup, token: StaffToken, service: ServiceDep) -> dict[str, Any]:
     """A person's onboarding record; the backend writes an audit row for every lookup."""
     # Staff may type the number in groups ("850703 12345"); the backend checks the rest.
-    return await service.backend.lookup("".join(body.pesel.split()), token)
+    found = await service.backend.lookup("".join(body.pesel.split()), token)
+    # What the console shows until the staff member reveals the number (common/pii.py).
+    found["person"]["pesel_masked"] = pesel_for_staff(found["person"]["pesel"])
+    return found
 
 
 @api.get("/failures")

@@ -461,10 +461,6 @@ async function lookUp(event) {
   renderLookup();
 }
 
-function maskedPesel(pesel) {
-  return "•".repeat(pesel.length - 4) + pesel.slice(-4);
-}
-
 function renderLookup() {
   const result = state.lookup;
   $("lookup-result").hidden = !result;
@@ -491,7 +487,8 @@ function renderLookup() {
   });
   const peselValue = el("span", {
     id: "lookup-pesel-value",
-    text: state.peselShown ? person.pesel : maskedPesel(person.pesel),
+    // The masked form is the server's (common/pii.py, the staff view).
+    text: state.peselShown ? person.pesel : person.pesel_masked,
   });
   const rows = [
     [t("pesel"), [peselValue, " ", reveal]],
