@@ -18,7 +18,6 @@ import logging
 from collections.abc import Awaitable
 from typing import Any, Protocol
 
-from channels.backend_client import BackendClient, BackendError
 from channels.hub import Hub
 from channels.intake import MENU_PAYLOADS, clean, is_command
 from channels.kept import MAX_TRIES, MESSAGE_ID, ORPHANED_AFTER, Pending, replies_in_tracker
@@ -28,6 +27,7 @@ from channels.ratelimit import FloodGuard, Pace
 from channels.store import Items, Store, conversation_id
 from channels.telegram.locks import KeyedLocks
 from channels.texts import language_or_default, notice
+from common.backend_client import ApiError, BackendClient
 from common.pii import for_analytics
 
 logger = logging.getLogger(__name__)
@@ -233,7 +233,7 @@ class ConversationService:
         assert conversation.ticket_id is not None
         try:
             await self.backend.add_user_message(conversation.ticket_id, text)
-        except BackendError as error:
+        except ApiError as error:
             # The message is stored here and shown in the console's transcript all the same.
             logger.warning(
                 "ticket %s: user message not recorded in the backend: %s", conversation.ticket_id, error
@@ -289,9 +289,7 @@ class ConversationService:
     async def _conversation_of(self, ticket_id: int) -> Conversation:
         conversation = await asyncio.to_thread(self.store.conversation_of_ticket, ticket_id)
         if conversation is None:
-            raise BackendError(
-                404, "conversation_not_found", "No conversation is handed off with this ticket."
-            )
+            raise ApiError(404, "conversation_not_found", "No conversation is handed off with this ticket.")
         return conversation
 
     async def _record_in_tracker(self, call: Awaitable[None]) -> None:

@@ -65,10 +65,10 @@ class ValidateCheckStatusForm(AccountForm):
                     dispatcher.utter_message(response="utter_code_wrong", attempts_left=attempts_left)
                     return {"verification_code": None}
                 return {"verification_code": MASKED_CODE, "account_outcome": refused_outcome(error)}
-            onboarding.pop("first_name", None)  # not needed for the answer; keep the record lean
+            # The first name is not needed for the answer; keep the record lean.
             return {
                 "verification_code": MASKED_CODE,
-                "onboarding": onboarding,
+                "onboarding": onboarding.model_dump(mode="json", exclude={"first_name"}),
                 "account_outcome": FormOutcome.VERIFIED,
             }
 

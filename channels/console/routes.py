@@ -33,7 +33,6 @@ from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from channels import insights, retention
-from channels.backend_client import BackendError
 from channels.console.guard import (
     SESSION_COOKIE,
     ConsoleError,
@@ -48,6 +47,7 @@ from channels.conversations import MAX_TEXT, ConversationService
 from channels.deps import ServiceDep, SettingsDep
 from channels.models import MAX_ID, Conversation, Message, utc_now
 from channels.texts import console_texts
+from common.backend_client import ApiError
 from common.languages import CONSOLE_LANGUAGES
 from common.pii import pesel_for_staff
 
@@ -254,7 +254,7 @@ async def live(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
         await _authorised(service, websocket.cookies.get(SESSION_COOKIE) or "")
-    except (ConsoleError, BackendError) as error:
+    except (ConsoleError, ApiError) as error:
         await websocket.close(code=CLOSE_SIGNED_OUT if error.status == 401 else CLOSE_TRY_LATER)
         return
     async with service.hub.watch() as updates:
@@ -287,7 +287,7 @@ def _same_origin(websocket: WebSocket) -> bool:
 
 
 async def _authorised(service: ConversationService, token: str) -> None:
-    """Raises (ConsoleError or BackendError, which ConsoleRoute answers) unless the backend accepts
+    """Raises (ConsoleError or ApiError, which ConsoleRoute answers) unless the backend accepts
     the staff token. It has no "who am I" call; listing the open tickets is the cheapest call
     every staff member may make."""
     if not token:
