@@ -44,10 +44,11 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect, status
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field, StrictInt, StrictStr, TypeAdapter, ValidationError
 from starlette.websockets import WebSocketDisconnected
 
 from channels.conversations import ConversationService
@@ -129,6 +130,32 @@ def _demo_page(public_url: str) -> str:
 async def demo_page(settings: SettingsDep) -> HTMLResponse:
     """A clinic's page with the widget, and the snippet to embed it elsewhere."""
     return HTMLResponse(_demo_page(settings.channels_public_url), headers={"Cache-Control": "no-cache"})
+
+
+class Hello(BaseModel):
+    """The first frame, on every (re)connect: the last message id the client has (0 for none)."""
+
+    type: Literal["hello"]
+    after: StrictInt = Field(default=0, ge=0, le=MAX_ID)  # bool is an int in Python, but no id
+
+
+class TextFrame(BaseModel):
+    type: Literal["message"]
+    text: StrictStr
+
+
+class ButtonFrame(BaseModel):
+    type: Literal["button"]
+    title: StrictStr
+    payload: StrictStr = Field(max_length=MAX_PAYLOAD)
+
+
+# What a client may send; other fields are ignored, unknown types too (see the module's docstring).
+# CLIENT_FRAME.json_schema() describes the protocol.
+ClientFrame = Annotated[Hello | TextFrame | ButtonFrame, Field(discriminator="type")]
+CLIENT_FRAME: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
+# The close reason (with 1008) of a frame of a known type that its model refuses.
+PROBLEMS = {"hello": "after: a message id", "message": "message: text", "button": "button: title and payload"}
 
 
 class ProtocolError(Exception):
@@ -271,29 +298,31 @@ async def _next_frame(websocket: WebSocket) -> dict[str, Any] | None:
     return frame
 
 
+def _client_frame(frame: dict[str, Any]) -> ClientFrame | None:
+    """The frame as its model; None for a type this service does not know (a newer script's)."""
+    kind = frame.get("type")
+    if not isinstance(kind, str) or kind not in PROBLEMS:
+        return None
+    try:
+        return CLIENT_FRAME.validate_python(frame)
+    except ValidationError:
+        raise ProtocolError(status.WS_1008_POLICY_VIOLATION, PROBLEMS[kind]) from None
+
+
 def _hello_after(frame: dict[str, Any]) -> int:
-    after = frame.get("after", 0)
-    if frame.get("type") != "hello":
+    hello = _client_frame(frame) if frame.get("type") == "hello" else None
+    if not isinstance(hello, Hello):
         raise ProtocolError(status.WS_1008_POLICY_VIOLATION, "hello first")
-    # bool is an int in Python, but true is no message id.
-    if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= MAX_ID:
-        raise ProtocolError(status.WS_1008_POLICY_VIOLATION, "after: a message id")
-    return after
+    return hello.after
 
 
 def _incoming(frame: dict[str, Any]) -> Incoming | None:
-    kind = frame.get("type")
-    if kind == "message":
-        text = frame.get("text")
-        if not isinstance(text, str):
-            raise ProtocolError(status.WS_1008_POLICY_VIOLATION, "message: text")
-        return Incoming(text)
-    if kind == "button":
-        title, payload = frame.get("title"), frame.get("payload")
-        if not isinstance(title, str) or not isinstance(payload, str) or len(payload) > MAX_PAYLOAD:
-            raise ProtocolError(status.WS_1008_POLICY_VIOLATION, "button: title and payload")
-        return Incoming(title, payload or None)
-    return None
+    parsed = _client_frame(frame)
+    if isinstance(parsed, TextFrame):
+        return Incoming(parsed.text)
+    if isinstance(parsed, ButtonFrame):
+        return Incoming(parsed.title, parsed.payload or None)
+    return None  # a hello again, or an unknown type: ignored
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
