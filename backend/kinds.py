@@ -3,7 +3,8 @@ models (backend/models.py, plain strings in the database) and the API's schemas 
 
 from typing import Literal
 
-Language = Literal["uk", "pl", "en", "ru"]
+from common.languages import Language as Language  # the bot's languages, defined once
+
 TicketStatus = Literal["open", "assigned", "closed"]
 Author = Literal["user", "staff", "bot"]
 Role = Literal["agent", "admin"]

@@ -180,6 +180,6 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_username: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32))
-    subject: Mapped[str] = mapped_column(String(32))  # masked, e.g. "*******2345"
+    subject: Mapped[str] = mapped_column(String(32))  # masked for staff (common/pii.py), e.g. "•••••••2345"
     result: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

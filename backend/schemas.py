@@ -1,6 +1,6 @@
 """Request and response bodies of the API (see backend/API.md)."""
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
@@ -8,16 +8,14 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from backend.kinds import Author, Language, NotificationChannel, NotificationStatus, Role, TicketStatus
 from backend.validation import Email, LongText, Pesel, ReasonText, ShortText, Username
 
-
-class ErrorDetail(BaseModel):
-    model_config = ConfigDict(extra="allow")  # e.g. attempts_left, retry_after, details
-
-    code: str
-    message: str
-
-
-class ErrorBody(BaseModel):
-    error: ErrorDetail
+# The bodies the backend's clients read are defined with the shared client (common/api_models.py).
+from common.api_models import AccessToken as AccessToken
+from common.api_models import Deleted as Deleted
+from common.api_models import ErrorBody as ErrorBody
+from common.api_models import ErrorDetail as ErrorDetail
+from common.api_models import OnboardingStatus as OnboardingStatus
+from common.api_models import TrustedProfile as TrustedProfile
+from common.api_models import VerificationStarted as VerificationStarted
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -37,33 +35,8 @@ class VerificationStart(BaseModel):
     caller: ShortText
 
 
-class VerificationStarted(BaseModel):
-    verification_id: str
-    expires_in: int
-    code_length: int
-
-
 class VerificationConfirm(BaseModel):
     code: Annotated[str, StringConstraints(max_length=32)]
-
-
-class AccessToken(BaseModel):
-    access_token: str
-    token_type: Literal["bearer"] = "bearer"
-    expires_in: int
-
-
-class TrustedProfile(BaseModel):
-    state: Literal["none", "pending_confirmation", "active", "expired"]
-    expires_on: date | None
-
-
-class OnboardingStatus(BaseModel):
-    first_name: str
-    pesel_assigned_on: date | None
-    ukr_status: Literal["active", "lost", "none"]
-    trusted_profile: TrustedProfile
-    ikp_contact_details_set: bool
 
 
 # Account recovery
@@ -129,10 +102,6 @@ class TicketOut(TicketSummary):
 
 class TicketList(BaseModel):
     tickets: list[TicketSummary]
-
-
-class Deleted(BaseModel):
-    deleted: int
 
 
 # Staff

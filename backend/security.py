@@ -60,10 +60,6 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     return password_hash is not None
 
 
-def mask_pesel(pesel: str) -> str:
-    return "*" * 7 + pesel[-4:]
-
-
 TokenKind = Literal["person", "staff"]
 
 

@@ -10,7 +10,8 @@ from backend.config import Settings
 from backend.errors import ApiError
 from backend.models import AuditEntry, Person, StaffUser
 from backend.ratelimit import Limit, limit_key
-from backend.security import hash_password, mask_pesel, password_hasher, verify_password
+from backend.security import hash_password, password_hasher, verify_password
+from common.pii import pesel_for_staff
 
 FAILURES_PER_USERNAME = 5
 FAILURES_PER_IP = 20
@@ -48,7 +49,7 @@ def lookup(session: Session, staff: StaffUser, pesel: str, now: datetime) -> Per
         AuditEntry(
             staff_username=staff.username,
             action="person_lookup",
-            subject=mask_pesel(pesel),
+            subject=pesel_for_staff(pesel),
             result="found" if person else "not_found",
             created_at=now,
         )

@@ -23,9 +23,10 @@ from pathlib import Path
 
 import yaml
 
+from common.languages import LANGUAGES
+
 ROOT = Path(__file__).resolve().parent.parent
 HELDOUT = ROOT / "tests" / "nlu"
-LANGUAGES = ("uk", "pl", "en", "ru")
 TASKS = ("get_pesel", "get_trusted_profile", "ikp_login", "forgot_username", "forgot_password")
 # [text](entity) or [text]{"entity": …}: the annotation is not part of what a person types.
 ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")

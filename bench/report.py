@@ -13,8 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from bench.load import StepResult  # noqa: E402
 from bench.models import Training  # noqa: E402
+from common.languages import LANGUAGES  # noqa: E402
 
-LANGUAGES = ("uk", "pl", "en", "ru")
 ENTITIES = ("pesel", "email", "username")
 TARGET_LABELS = {
     "web": "project, channel service (WebSocket)",

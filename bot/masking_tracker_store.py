@@ -1,8 +1,8 @@
 """Rasa's SQL tracker store with personal data masked before anything is written.
 
 Rasa Open Source keeps every user message, every entity and every slot value as it was. This
-store writes them with PESEL numbers, e-mail addresses and phone numbers masked (the project's
-rules, common/logs.py): user texts and their parse data, the values of personal slots and bot
+store writes them with PESEL numbers, e-mail addresses and phone numbers masked (the policy of
+common/pii.py for stored analytics): user texts and their parse data, the values of personal slots and bot
 texts. A turn still works on the raw values: Rasa saves the tracker once the turn is over, and
 the next turn reads the masked record back, so an action that needs a value on a later turn
 keeps a reference instead (the backend's verification id, a sealed username: actions/sealing.py).
@@ -30,7 +30,8 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.append(_ROOT)
 
-from common.logs import mask, mask_every_handler  # noqa: E402
+from common.logs import mask_every_handler  # noqa: E402
+from common.pii import for_analytics  # noqa: E402
 
 # Slots that may hold what a person typed: masked whatever their value (other slots hold ids,
 # positions and flags, which masking could corrupt: a verification id may contain a digit run).
@@ -44,7 +45,7 @@ def masked_event(data: dict[str, Any]) -> dict[str, Any]:
     if kind == "user":
         return _masked_user_event(data)
     if kind == "bot" and isinstance(data.get("text"), str):
-        return {**data, "text": mask(data["text"])}
+        return {**data, "text": for_analytics(data["text"])}
     if kind == "slot" and data.get("name") in PERSONAL_SLOTS:
         return {**data, "value": masked_values(data.get("value"))}
     if kind == "entities":
@@ -55,7 +56,7 @@ def masked_event(data: dict[str, Any]) -> dict[str, Any]:
 def masked_values(value: Any) -> Any:
     """Every string inside `value` (lists and dicts included) masked."""
     if isinstance(value, str):
-        return mask(value)
+        return for_analytics(value)
     if isinstance(value, list):
         return [masked_values(item) for item in value]
     if isinstance(value, dict):

@@ -15,7 +15,6 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from channels import health
-from channels.backend_client import BackendClient
 from channels.config import Settings
 from channels.console import routes as console
 from channels.conversations import ConversationService
@@ -24,6 +23,7 @@ from channels.rasa_client import RasaClient
 from channels.ratelimit import FloodGuard
 from channels.store import Store
 from channels.web import routes as web
+from common.backend_client import BackendClient
 from common.db import make_engine, make_session_factory, upgrade_with_alembic
 
 logger = logging.getLogger(__name__)

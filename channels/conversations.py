@@ -18,7 +18,6 @@ import logging
 from collections.abc import Awaitable
 from typing import Any, Protocol
 
-from channels.backend_client import BackendClient, BackendError
 from channels.hub import Hub
 from channels.intake import MENU_PAYLOADS, clean, is_command
 from channels.kept import MAX_TRIES, MESSAGE_ID, ORPHANED_AFTER, Pending, replies_in_tracker
@@ -28,7 +27,8 @@ from channels.ratelimit import FloodGuard, Pace
 from channels.store import Items, Store, conversation_id
 from channels.telegram.locks import KeyedLocks
 from channels.texts import language_or_default, notice
-from common.logs import mask
+from common.backend_client import ApiError, BackendClient
+from common.pii import for_analytics
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,9 @@ class ConversationService:
         reply = await self.backend.reply(ticket_id, text, staff_token)
         sent = await self._send(conversation, "staff", [(text, [])])
         metadata = {"author": "staff", "staff_username": reply.get("staff_username")}
-        await self._record_in_tracker(self.rasa.append_bot_message(conversation.id, text, metadata))
+        await self._record_in_tracker(
+            self.rasa.append_bot_message(conversation.id, for_analytics(text), metadata)
+        )
         return sent[0]
 
     async def hand_back(self, ticket_id: int, staff_token: str) -> None:
@@ -231,13 +233,15 @@ class ConversationService:
         assert conversation.ticket_id is not None
         try:
             await self.backend.add_user_message(conversation.ticket_id, text)
-        except BackendError as error:
+        except ApiError as error:
             # The message is stored here and shown in the console's transcript all the same.
             logger.warning(
                 "ticket %s: user message not recorded in the backend: %s", conversation.ticket_id, error
             )
         metadata = {"channel": conversation.channel, "handoff": True}
-        await self._record_in_tracker(self.rasa.append_user_message(conversation.id, mask(text), metadata))
+        await self._record_in_tracker(
+            self.rasa.append_user_message(conversation.id, for_analytics(text), metadata)
+        )
 
     async def _offered(self, conversation: Conversation, payload: str) -> bool:
         if payload in MENU_PAYLOADS:
@@ -285,9 +289,7 @@ class ConversationService:
     async def _conversation_of(self, ticket_id: int) -> Conversation:
         conversation = await asyncio.to_thread(self.store.conversation_of_ticket, ticket_id)
         if conversation is None:
-            raise BackendError(
-                404, "conversation_not_found", "No conversation is handed off with this ticket."
-            )
+            raise ApiError(404, "conversation_not_found", "No conversation is handed off with this ticket.")
         return conversation
 
     async def _record_in_tracker(self, call: Awaitable[None]) -> None:

@@ -19,9 +19,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 from channels import tracker_deletion
-from channels.backend_client import BackendClient, BackendError
 from channels.config import Settings
 from channels.store import Store
+from common.backend_client import ApiError, BackendClient
 from common.db import make_engine, make_session_factory
 
 
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         deleted = asyncio.run(_run(settings, args))
-    except BackendError as error:
+    except ApiError as error:
         print(f"nothing deleted: the backend answered {error.status} {error.code}", file=sys.stderr)
         return 1
     print(" ".join(f"{name}={count}" for name, count in deleted.as_json().items()))

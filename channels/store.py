@@ -3,6 +3,7 @@ service calls it through a thread so that the event loop never waits on the data
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import datetime
 
 from sqlalchemy import delete, select, text, update
@@ -11,12 +12,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from channels.models import Author, Channel, Conversation, Message, utc_now
 from common.db import affected_rows, outlasting_outages
-from common.logs import mask
+from common.pii import for_analytics
 
 # Outgoing or incoming messages of one author: (text, buttons) in order.
 Items = list[tuple[str, list[dict[str, str]]]]
 # The bot's messages whose buttons still count as offered (see Store.offers).
 OFFER_WINDOW = 100
+# What people and staff write is stored masked (common/pii.py, stored analytics). A staff reply is
+# still shown as written in the live chat: its text stays in this process's memory (the newest
+# LIVE_TEXTS of them), never in the database.
+MASKED_AUTHORS: frozenset[Author] = frozenset({"user", "staff"})
+LIVE_AUTHORS: frozenset[Author] = frozenset({"staff"})
+LIVE_TEXTS = 1000
 
 
 def conversation_id(channel: str, external_id: str) -> str:
@@ -27,6 +34,25 @@ def conversation_id(channel: str, external_id: str) -> str:
 class Store:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._sessions = session_factory
+        # message id → (conversation id, the text as written) of masked messages shown live.
+        self._live: OrderedDict[int, tuple[str, str]] = OrderedDict()
+
+    def _keep_live(self, messages: list[Message], texts: list[str]) -> None:
+        for message, written in zip(messages, texts, strict=True):
+            if message.author in LIVE_AUTHORS and message.text != written:
+                self._live[message.id] = (message.conversation_id, written)
+                # Detached (expire_on_commit=False): what the caller delivers, never written back.
+                message.text = written
+        while len(self._live) > LIVE_TEXTS:
+            self._live.popitem(last=False)
+
+    def _as_written(self, message: Message) -> Message:
+        """The message with its text as written while this process still has it (a detached copy's
+        attribute, never written back), else as stored."""
+        live = self._live.get(message.id)
+        if live is not None:
+            message.text = live[1]
+        return message
 
     @outlasting_outages
     def conversation(self, conversation_id: str) -> Conversation | None:
@@ -76,7 +102,8 @@ class Store:
         pending: bool = True,
         answers: int | None = None,
     ) -> list[Message]:
-        """Store messages (text, buttons) of one author in order; a user's text is stored masked.
+        """Store messages (text, buttons) of one author in order; a user's and a staff member's
+        text is stored masked (for_analytics), and the returned messages of staff have it as written.
 
         `pending` messages wait: for a push channel's delivery, or a user's for the bot's answer;
         the others are delivered as stored (what the widget reads itself). The user message
@@ -88,7 +115,7 @@ class Store:
                 Message(
                     conversation_id=conversation_id,
                     author=author,
-                    text=mask(text) if author == "user" else text,
+                    text=for_analytics(text) if author in MASKED_AUTHORS else text,
                     buttons=buttons,
                     delivered_at=None if pending else utc_now(),
                 )
@@ -96,12 +123,14 @@ class Store:
             ]
             session.add_all(messages)
             session.commit()
-            return messages
+        self._keep_live(messages, [text for text, _ in items])
+        return messages
 
     @outlasting_outages
     def message(self, message_id: int) -> Message | None:
         with self._sessions() as session:
-            return session.get(Message, message_id)
+            found = session.get(Message, message_id)
+        return None if found is None else self._as_written(found)
 
     @outlasting_outages
     def offers(self, conversation_id: str, payload: str, recent: int = OFFER_WINDOW) -> bool:
@@ -135,6 +164,7 @@ class Store:
                 .limit(limit)
             )
             found = list(session.scalars(query))
+        found = [self._as_written(message) for message in found]
         return found[::-1] if newest else found
 
     @outlasting_outages
@@ -156,7 +186,8 @@ class Store:
             )
             if conversation_id is not None:
                 query = query.where(Conversation.id == conversation_id)
-            return [(conversation, message) for conversation, message in session.execute(query)]
+            found = list(session.execute(query).tuples())
+        return [(conversation, self._as_written(message)) for conversation, message in found]
 
     @outlasting_outages
     def waiting_for_bot(
@@ -192,6 +223,8 @@ class Store:
 
     def forget(self, conversation_id: str) -> int:
         """Deletes the conversation and its messages (a person's request); returns how many messages."""
+        for message_id in [key for key, (owner, _) in self._live.items() if owner == conversation_id]:
+            del self._live[message_id]
         with self._sessions() as session:
             _zero_deleted_rows(session)
             deleted = session.execute(delete(Message).where(Message.conversation_id == conversation_id))

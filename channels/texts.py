@@ -8,11 +8,10 @@ from typing import Any
 
 import yaml
 
-LANGUAGES = ("uk", "pl", "en", "ru")
+from common.languages import CONSOLE_LANGUAGES, LANGUAGES, language_or_default
+
 TEXTS = Path(__file__).resolve().parents[1] / "knowledge" / "channels.yml"
 CONSOLE_TEXTS = TEXTS.with_name("console.yml")
-# The staff's languages: the console is in Polish, with English.
-CONSOLE_LANGUAGES = ("pl", "en")
 
 
 @cache
@@ -58,6 +57,11 @@ def console_texts() -> dict[str, dict[str, Any]]:
     return out
 
 
-def language_or_default(language: str | None, default: str = "uk") -> str:
-    code = (language or "").strip().lower()[:2]
-    return code if code in LANGUAGES else default
+__all__ = [
+    "LANGUAGES",
+    "console_texts",
+    "language_or_default",
+    "notice",
+    "telegram_commands",
+    "widget_labels",
+]

@@ -1,31 +1,21 @@
-"""Logging with personal data masked: PESEL numbers, e-mail addresses and phone numbers never reach a log."""
+"""Logging with personal data masked: PESEL numbers, e-mail addresses and phone numbers never reach a log
+(common/pii.py, `for_logs`)."""
 
 import logging
 import logging.config
-import re
 from typing import Any
 
-# Order matters: e-mails first (they may contain digits), then numbers with a country code, then PESEL,
-# then anything else phone-like. Query strings in access logs are URL-encoded: %40 is "@", %2B is "+".
-_PATTERNS = [
-    (re.compile(r"[\w.+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+", re.IGNORECASE), "<email>"),
-    (re.compile(r"(?:\+|%2B)\d(?:[ -]?\d){7,14}(?!\d)", re.IGNORECASE), "<phone>"),
-    (re.compile(r"(?<!\d)\d{11}(?!\d)"), "<pesel>"),
-    # Without a country code: 9+ digits in a row, or the Polish 3-3-3 grouping.
-    (re.compile(r"(?<![\d.])\d{9,15}(?!\d)|(?<!\d)\d{3}[ -]\d{3}[ -]\d{3}(?!\d)"), "<phone>"),
-]
+from common.pii import for_logs
 
-
-def mask(text: str) -> str:
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+# The logs' audience of the masking policy (common/pii.py). `mask` is its name for the modules
+# that mask log-like text (the console's failure view, the scale-out audit).
+mask = for_logs
 
 
 def _mask_arg(value: Any) -> Any:
     if isinstance(value, bool | float) or value is None:
         return value
-    masked = mask(str(value))
+    masked = for_logs(str(value))
     # Keep the original object when nothing changed, so %d and %r still format it as before.
     return value if masked == str(value) else masked
 

@@ -12,16 +12,27 @@ import datetime as dt
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
-LANGUAGES = ("uk", "pl", "en", "ru")
+from common.languages import CONSOLE_LANGUAGES, LANGUAGES
+
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
 RESPONSES_FILE = ROOT / "bot" / "domain" / "generated_responses.yml"
@@ -36,7 +47,6 @@ CHANNELS_FILE = "channels.yml"
 GLOSSARY_FILE = "glossary.yml"
 # What the helpdesk console says, in the staff's languages (read by channels/texts.py).
 CONSOLE_FILE = "console.yml"
-CONSOLE_LANGUAGES = ("pl", "en")
 SOURCES_FILE = "sources.yml"
 # Every message the bot or the channel service sends fits a phone screen (knowledge/README.md).
 MAX_MESSAGE = 600
@@ -271,82 +281,260 @@ def _read(path: Path) -> dict[str, Any]:
         return yaml.safe_load(handle)
 
 
-def validate(knowledge: Knowledge) -> list[str]:
-    """Every rule a knowledge file can break, as readable problems."""
-    problems: list[str] = []
+# The knowledge files as Pydantic models. They check each file's shape, its texts (every language,
+# nothing else) and its references to other files, which they find in the validation context
+# (`_context`). Rules that need more than one message (a text missing in two languages) raise one
+# error with the list of `problems`; `parent` errors are reported at the item, not at the field.
 
-    def texts(where: str, value: Any, languages: tuple[str, ...] = LANGUAGES) -> None:
+
+def _fail(*problems: str, parent: bool = True) -> PydanticCustomError:
+    return PydanticCustomError("knowledge", "{problems}", {"problems": list(problems), "parent": parent})
+
+
+def _texts_in(languages: tuple[str, ...]) -> Callable[[Any], dict[str, str]]:
+    def check(value: Any) -> dict[str, str]:
         if not isinstance(value, dict):
-            problems.append(f"{where}: expected a text in {', '.join(languages)}")
-            return
-        for language in languages:
-            if not str(value.get(language) or "").strip():
-                problems.append(f"{where}: the {language} text is missing")
-        for extra in set(value) - set(languages):
-            problems.append(f"{where}: unknown language {extra!r}")
+            raise _fail(f"expected a text in {', '.join(languages)}", parent=False)
+        problems = [
+            f"the {lang} text is missing" for lang in languages if not str(value.get(lang) or "").strip()
+        ]
+        problems += [f"unknown language {extra!r}" for extra in value if extra not in languages]
+        if problems:
+            raise _fail(*problems, parent=False)
+        return value
 
-    def provenance(where: str, item: dict[str, Any], required: bool = True) -> None:
-        urls = item.get("sources") or []
-        if required and not urls:
-            problems.append(f"{where}: needs at least one source URL")
-        for url in urls:
-            if url not in knowledge.sources:
-                problems.append(f"{where}: source {url} is not in {SOURCES_FILE} (with its date)")
-        if urls and not any(knowledge.sources[u].dated for u in urls if u in knowledge.sources):
-            problems.append(f"{where}: needs at least one source with a date in {SOURCES_FILE}")
-        if "checked" in item:
-            problems.append(f"{where}: `checked:` is gone: dates live with each source in {SOURCES_FILE}")
+    return check
 
-    for name, guide in knowledge.guides.items():
-        where = f"guides/{name}.yml"
-        if guide.get("guide") != name:
-            problems.append(f"{where}: `guide:` must be {name!r}")
-        provenance(where, guide)
-        texts(f"{where} title", guide.get("title"))
-        texts(f"{where} done", guide.get("done"))
-        steps = guide.get("steps") or []
+
+# {language: text} in every language of the bot, or of the staff (the console).
+Texts = Annotated[dict[str, str], PlainValidator(_texts_in(LANGUAGES))]
+ConsoleTexts = Annotated[dict[str, str], PlainValidator(_texts_in(CONSOLE_LANGUAGES))]
+TEXTS: TypeAdapter[dict[str, str]] = TypeAdapter(Texts)
+CONSOLE_TEXTS: TypeAdapter[dict[str, str]] = TypeAdapter(ConsoleTexts)
+
+
+def _known(info: ValidationInfo, kind: str) -> Any:
+    return (info.context or {})[kind]
+
+
+def _references(key: str, names: list[str] | str | None, info: ValidationInfo, kind: str) -> None:
+    """Fails unless every name is one of `kind` (guides, faq, labels, responses)."""
+    wanted = {"guides": "a guide", "faq": "an FAQ answer"}[kind]
+    values = [names] if isinstance(names, str) else names or []
+    problems = [f"{key} {name!r} is not {wanted}" for name in values if name not in _known(info, kind)]
+    if problems:
+        raise _fail(*problems)
+
+
+class Sourced(BaseModel):
+    """Where the facts of an item come from: URLs of knowledge/sources.yml, each with its date."""
+
+    model_config = ConfigDict(extra="allow")
+    SOURCES_REQUIRED: ClassVar[bool] = True
+
+    sources: list[str] | None = Field(default=None, validate_default=True)
+    checked: Any = None
+
+    @field_validator("sources")
+    @classmethod
+    def _dated_sources(cls, urls: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        known: dict[str, Source] = _known(info, "sources")
+        problems = []
+        if cls.SOURCES_REQUIRED and not urls:
+            problems.append("needs at least one source URL")
+        problems += [
+            f"source {url} is not in {SOURCES_FILE} (with its date)" for url in urls or [] if url not in known
+        ]
+        if urls and not any(known[url].dated for url in urls if url in known):
+            problems.append(f"needs at least one source with a date in {SOURCES_FILE}")
+        if problems:
+            raise _fail(*problems)
+        return urls
+
+    @field_validator("checked")
+    @classmethod
+    def _no_checked(cls, value: Any) -> Any:
+        raise _fail(f"`checked:` is gone: dates live with each source in {SOURCES_FILE}")
+
+
+class Step(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    text: Texts = Field(default=None, validate_default=True)
+    stuck: Texts = Field(default=None, validate_default=True)
+    branch: str | None = None
+    yes: str | None = None
+    same_as: str | None = None
+    faq: list[str] | None = None
+
+    @field_validator("branch", "yes")
+    @classmethod
+    def _a_guide(cls, name: str | None, info: ValidationInfo) -> str | None:
+        _references(str(info.field_name), name, info, "guides")
+        return name
+
+    @field_validator("same_as")
+    @classmethod
+    def _copied(cls, same_as: str | None) -> str | None:
+        # Shared steps are copied in before validation (_copy_shared_steps): one left names no step.
+        if same_as:
+            raise _fail(f"same_as {same_as!r} is not a step")
+        return same_as
+
+    @field_validator("faq")
+    @classmethod
+    def _faq_answers(cls, keys: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        _references("faq", keys, info, "faq")
+        return keys
+
+
+class Guide(Sourced):
+    """knowledge/guides/<name>.yml: a walkthrough, step by step."""
+
+    guide: Any = Field(default=None, validate_default=True)
+    title: Texts = Field(default=None, validate_default=True)
+    done: Texts = Field(default=None, validate_default=True)
+    steps: list[Step] | None = Field(default=None, validate_default=True)
+    next: list[str] | None = None
+    next_faq: list[str] | None = None
+    offer: str | None = None
+
+    @field_validator("guide")
+    @classmethod
+    def _named_as_its_file(cls, guide: Any, info: ValidationInfo) -> Any:
+        name = _known(info, "name")
+        if guide != name:
+            raise _fail(f"`guide:` must be {name!r}")
+        return guide
+
+    @field_validator("steps")
+    @classmethod
+    def _some_steps(cls, steps: list[Step] | None) -> list[Step] | None:
         if not steps:
-            problems.append(f"{where}: has no steps")
-        for number, step in enumerate(steps, 1):
-            texts(f"{where} step {number} text", step.get("text"))
-            texts(f"{where} step {number} stuck", step.get("stuck"))
-            for key in ("branch", "yes"):
-                if step.get(key) and step[key] not in knowledge.guides:
-                    problems.append(f"{where} step {number}: {key} {step[key]!r} is not a guide")
-            if step.get("same_as"):
-                problems.append(f"{where} step {number}: same_as {step['same_as']!r} is not a step")
-            for key in step.get("faq") or []:
-                if key not in knowledge.faq:
-                    problems.append(f"{where} step {number}: faq {key!r} is not an FAQ answer")
-        for other in guide.get("next") or []:
-            if other not in knowledge.guides:
-                problems.append(f"{where}: next {other!r} is not a guide")
-        for key in guide.get("next_faq") or []:
-            if key not in knowledge.faq:
-                problems.append(f"{where}: next_faq {key!r} is not an FAQ answer")
-        if guide.get("offer") and f"utter_offer_{guide['offer']}" not in knowledge.responses:
-            problems.append(f"{where}: offer {guide['offer']!r} has no response utter_offer_{guide['offer']}")
+            raise _fail("has no steps")
+        return steps
+
+    @field_validator("next")
+    @classmethod
+    def _next_guides(cls, names: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        _references("next", names, info, "guides")
+        return names
+
+    @field_validator("next_faq")
+    @classmethod
+    def _next_answers(cls, keys: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        _references("next_faq", keys, info, "faq")
+        return keys
+
+    @field_validator("offer")
+    @classmethod
+    def _offer_response(cls, offer: str | None, info: ValidationInfo) -> str | None:
+        if offer and f"utter_offer_{offer}" not in _known(info, "responses"):
+            raise _fail(f"offer {offer!r} has no response utter_offer_{offer}")
+        return offer
+
+
+class FaqAnswer(Sourced):
+    """knowledge/faq/<key>.yml: one answer."""
+
+    key: Any = Field(default=None, validate_default=True)
+    title: Texts = Field(default=None, validate_default=True)
+    answer: Texts = Field(default=None, validate_default=True)
+
+    @field_validator("key")
+    @classmethod
+    def _named_as_its_file(cls, key: Any, info: ValidationInfo) -> Any:
+        name = _known(info, "name")
+        if key != name:
+            raise _fail(f"`key:` must be {name!r}")
+        return key
+
+
+class ResponseButton(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    label: str | None = None
+    guide: str | None = None
+
+    @field_validator("label")
+    @classmethod
+    def _a_label(cls, label: str | None, info: ValidationInfo) -> str | None:
+        if label is not None and label not in _known(info, "labels"):
+            raise _fail(f"unknown label {label!r}")
+        return label
+
+    @field_validator("guide")
+    @classmethod
+    def _a_guide(cls, guide: str | None, info: ValidationInfo) -> str | None:
+        if guide is not None and guide not in _known(info, "guides"):
+            raise _fail(f"unknown guide {guide!r}")
+        return guide
+
+
+class Response(Sourced):
+    """A response of knowledge/conversation.yml or accounts.yml; sources optional."""
+
+    SOURCES_REQUIRED: ClassVar[bool] = False
+
+    text: Texts = Field(default=None, validate_default=True)
+    buttons: list[ResponseButton] | None = None
+
+
+def _where(loc: list[int | str]) -> str:
+    """A location as the problems name it: ("steps", 1, "text") is " step 2 text"."""
+    words = []
+    for number, part in enumerate(loc):
+        if isinstance(part, int):
+            continue
+        following = loc[number + 1] if number + 1 < len(loc) else None
+        if part in ("steps", "buttons") and isinstance(following, int):
+            words.append(f"{part[:-1]} {following + 1}")
+        elif part != "steps":  # a problem of the step list itself is the guide's
+            words.append(part)
+    return "".join(f" {word}" for word in words)
+
+
+def _problems(
+    where: str, model: type[BaseModel] | TypeAdapter[Any], value: Any, context: dict[str, Any]
+) -> list[str]:
+    try:
+        if isinstance(model, TypeAdapter):
+            model.validate_python(value, context=context)
+        else:
+            model.model_validate(value, context=context)
+    except ValidationError as error:
+        problems = []
+        for found in error.errors():
+            ctx = found.get("ctx") or {}
+            loc = list(found["loc"])[:-1] if ctx.get("parent") else list(found["loc"])
+            messages = ctx.get("problems") or [found["msg"]]
+            problems += [f"{where}{_where(loc)}: {message}" for message in messages]
+        return problems
+    return []
+
+
+def validate(knowledge: Knowledge) -> list[str]:
+    """Every rule a knowledge file can break, as readable problems (the models above)."""
+    context: dict[str, Any] = {
+        "guides": knowledge.guides,
+        "faq": knowledge.faq,
+        "labels": knowledge.labels,
+        "responses": knowledge.responses,
+        "sources": knowledge.sources,
+    }
+    problems: list[str] = []
+    for name, guide in knowledge.guides.items():
+        problems += _problems(f"guides/{name}.yml", Guide, guide, {**context, "name": name})
     for key, item in knowledge.faq.items():
-        where = f"faq/{key}.yml"
-        if item.get("key") != key:
-            problems.append(f"{where}: `key:` must be {key!r}")
-        provenance(where, item)
-        texts(f"{where} title", item.get("title"))
-        texts(f"{where} answer", item.get("answer"))
+        problems += _problems(f"faq/{key}.yml", FaqAnswer, item, {**context, "name": key})
     for key, label in knowledge.labels.items():
-        texts(f"labels.{key}", label)
+        problems += _problems(f"labels.{key}", TEXTS, label, context)
     for where, text in _channel_texts(knowledge.channel_texts, CHANNELS_FILE):
-        texts(where, text)
+        problems += _problems(where, TEXTS, text, context)
     for where, text in _channel_texts(knowledge.console_texts, CONSOLE_FILE):
-        texts(where, text, CONSOLE_LANGUAGES)
+        problems += _problems(where, CONSOLE_TEXTS, text, context)
     for name, response in knowledge.responses.items():
-        texts(name, response.get("text"))
-        provenance(name, response, required=False)
-        for button in response.get("buttons") or []:
-            if "label" in button and button["label"] not in knowledge.labels:
-                problems.append(f"{name}: unknown label {button['label']!r}")
-            if "guide" in button and button["guide"] not in knowledge.guides:
-                problems.append(f"{name}: unknown guide {button['guide']!r}")
+        problems += _problems(name, Response, response, context)
     return problems
 
 

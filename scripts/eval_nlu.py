@@ -50,6 +50,7 @@ from scipy.stats import binomtest  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
 
 from bench import models  # noqa: E402
+from common.languages import LANGUAGES  # noqa: E402
 
 # Rasa's structured log is unconfigured outside its CLI: it would print each parse at debug level.
 configure_structlog(logging.WARNING)
@@ -257,9 +258,7 @@ def confusions(examples: list[dict], results: list[dict], top: int = 10) -> list
 def print_table(report: dict) -> None:
     """Accuracy and macro-F1 per group for each pipeline scored (and the gap, when both were)."""
     names = [name for name in PIPELINES if name in report]
-    groups = ["all", "uk", "pl", "en", "ru", "clean", "messy"] + [
-        f"{lang}/messy" for lang in ("uk", "pl", "en", "ru")
-    ]
+    groups = ["all", *LANGUAGES, "clean", "messy"] + [f"{lang}/messy" for lang in LANGUAGES]
     both = len(names) == 2
     header = "".join(f" | {name + ' acc':>11} {'F1':>6}" for name in names)
     print(f"\n{'group':<10}{'n':>5}{header}" + (f" | {'Δacc':>6}" if both else ""))
@@ -334,7 +333,7 @@ def paired(examples: list[dict], project: list[str], stock: list[str]) -> dict[s
 
 def print_paired(table: dict[str, dict]) -> None:
     print("\nproject vs stock, paired (McNemar exact): right only for project / only for stock, p")
-    for group in ("all", "uk", "pl", "en", "ru", "clean", "messy"):
+    for group in ("all", *LANGUAGES, "clean", "messy"):
         row = table[group]
         print(f"  {group:<6} {row['only_project']:>3} / {row['only_stock']:<3} p={row['p']:.2f}")
 
@@ -387,7 +386,7 @@ def ablation_configs() -> dict[str, Path]:
 
 
 def print_ablation(report: dict, variants: list[str]) -> None:
-    groups = ["all", "uk", "pl", "en", "ru", "messy"]
+    groups = ["all", *LANGUAGES, "messy"]
     print(f"\nablation: intent accuracy\n{'pipeline':<24}" + "".join(f"{g:>8}" for g in groups))
     for name in ["project", *variants]:
         row = report[name]["intents"]

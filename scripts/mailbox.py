@@ -5,27 +5,31 @@ python -m scripts.mailbox olena.kovalenko@example.org   # the newest one-time co
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import sys
 import time
+from typing import Any
 
-import httpx
+from common.backend_client import BackendClient
+from common.environment import DEV_SERVICE_TOKEN
 
 CODE = re.compile(r"\b(\d{6})\b")
 
 
-def messages(backend_url: str, address: str) -> list[dict]:
-    """The messages sent to `address`, newest first."""
-    token = os.environ.get("BACKEND_SERVICE_TOKEN", "dev-service-token")
-    reply = httpx.get(
-        f"{backend_url}/v1/dev/mailbox", params={"to": address}, headers={"X-Service-Token": token}
-    )
-    reply.raise_for_status()
-    return reply.json()["messages"]
+async def _messages(backend_url: str, address: str) -> list[dict[str, Any]]:
+    token = os.environ.get("BACKEND_SERVICE_TOKEN", DEV_SERVICE_TOKEN)
+    async with BackendClient(backend_url, token) as backend:
+        return await backend.mailbox(address)
 
 
-def new_messages(backend_url: str, address: str, seen: set[int], timeout: float = 20) -> list[dict]:
+def messages(backend_url: str, address: str) -> list[dict[str, Any]]:
+    """The messages sent to `address`, newest first (raises common.backend_client.ApiError)."""
+    return asyncio.run(_messages(backend_url, address))
+
+
+def new_messages(backend_url: str, address: str, seen: set[int], timeout: float = 20) -> list[dict[str, Any]]:
     """Messages to `address` not in `seen`, waiting up to `timeout` seconds for the first."""
     deadline = time.monotonic() + timeout
     while True:

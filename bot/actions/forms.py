@@ -19,8 +19,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.backend import Backend, Refused
+from actions.backend import Refused, backend
 from actions.validation import Invalid
+from common.backend_client import BackendClient
 
 MAX_REFUSALS = 3
 
@@ -89,8 +90,9 @@ class AccountForm(FormValidationAction):
     """Base of the account forms' validation actions."""
 
     @property
-    def backend(self) -> Backend:
-        return Backend.from_environment()
+    def backend(self) -> BackendClient:
+        """The action server's one client (actions/backend.py)."""
+        return backend()
 
     @abstractmethod
     def name(self) -> str: ...

@@ -16,7 +16,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.backend import Backend, Refused, Unavailable
+from actions.backend import Refused, backend
 from actions.forms import leave_form
 from actions.texts import language_of
 
@@ -43,10 +43,8 @@ def channel_of(tracker: Tracker) -> str:
 async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list[EventType]:
     language = language_of(tracker)
     try:
-        ticket_id = await Backend.from_environment().open_ticket(
-            tracker.sender_id, channel_of(tracker), language, reason
-        )
-    except (Unavailable, Refused):
+        ticket_id = await backend().open_ticket(tracker.sender_id, channel_of(tracker), language, reason)
+    except Refused:  # unavailable included
         dispatcher.utter_message(response="utter_handoff_unavailable")
         return leave_form(tracker)
     dispatcher.utter_message(response="utter_handoff_opened")

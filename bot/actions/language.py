@@ -9,8 +9,8 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.navigation import step_response
-from actions.texts import LANGUAGES
 from actions.walkthrough import position_of
+from common.languages import LANGUAGES
 
 
 def language_hint(metadata: dict[str, Any] | None) -> str | None:

@@ -24,7 +24,8 @@ from actions.forms import (
     refused_outcome,
 )
 from actions.sealing import seal, unseal
-from actions.validation import clean_email, clean_pesel, clean_username, mask_email, mask_pesel
+from actions.validation import clean_email, clean_pesel, clean_username
+from common.pii import email_for_record, pesel_for_record
 
 OUTCOME_RESPONSES: dict[FormOutcome, list[str]] = {
     **EARLY_ENDINGS,
@@ -52,7 +53,7 @@ class ValidateUsernameReminderForm(AccountForm):
     ) -> dict[str, Any]:
         async def request_reminder(email: str) -> dict[str, Any]:
             outcome = await outcome_of(self.backend.request_username_reminder(email, caller_of(tracker)))
-            return {"email": mask_email(email), "account_outcome": outcome}
+            return {"email": email_for_record(email), "account_outcome": outcome}
 
         return await self.checked("email", value, clean_email, dispatcher, tracker, request_reminder)
 
@@ -76,9 +77,9 @@ class ValidatePasswordResetForm(AccountForm):
         async def request_reset(pesel: str) -> dict[str, Any]:
             username = unseal(tracker.get_slot("username"))
             if username is None:
-                return {"pesel": mask_pesel(pesel), "account_outcome": FormOutcome.UNAVAILABLE}
+                return {"pesel": pesel_for_record(pesel), "account_outcome": FormOutcome.UNAVAILABLE}
             request = self.backend.request_password_reset(username, pesel, caller_of(tracker))
-            return {"pesel": mask_pesel(pesel), "account_outcome": await outcome_of(request)}
+            return {"pesel": pesel_for_record(pesel), "account_outcome": await outcome_of(request)}
 
         return await self.checked("pesel", value, clean_pesel, dispatcher, tracker, request_reset)
 

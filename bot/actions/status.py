@@ -21,8 +21,9 @@ from actions.forms import (
 )
 from actions.report import status_report
 from actions.texts import language_of, localized_text
-from actions.validation import clean_code, clean_pesel, mask_pesel
+from actions.validation import clean_code, clean_pesel
 from actions.walkthrough import position_of
+from common.pii import pesel_for_record
 
 OUTCOME_RESPONSES: dict[FormOutcome, list[str]] = {
     **EARLY_ENDINGS,
@@ -42,10 +43,10 @@ class ValidateCheckStatusForm(AccountForm):
             try:
                 verification = await self.backend.start_verification(pesel, caller_of(tracker))
             except Unavailable:
-                return {"pesel": mask_pesel(pesel), "account_outcome": FormOutcome.UNAVAILABLE}
+                return {"pesel": pesel_for_record(pesel), "account_outcome": FormOutcome.UNAVAILABLE}
             except Refused as error:
-                return {"pesel": mask_pesel(pesel), "account_outcome": refused_outcome(error)}
-            return {"pesel": mask_pesel(pesel), "verification_id": verification.verification_id}
+                return {"pesel": pesel_for_record(pesel), "account_outcome": refused_outcome(error)}
+            return {"pesel": pesel_for_record(pesel), "verification_id": verification.verification_id}
 
         return await self.checked("pesel", value, clean_pesel, dispatcher, tracker, start_verification)
 
@@ -64,10 +65,10 @@ class ValidateCheckStatusForm(AccountForm):
                     dispatcher.utter_message(response="utter_code_wrong", attempts_left=attempts_left)
                     return {"verification_code": None}
                 return {"verification_code": MASKED_CODE, "account_outcome": refused_outcome(error)}
-            onboarding.pop("first_name", None)  # not needed for the answer; keep the record lean
+            # The first name is not needed for the answer; keep the record lean.
             return {
                 "verification_code": MASKED_CODE,
-                "onboarding": onboarding,
+                "onboarding": onboarding.model_dump(mode="json", exclude={"first_name"}),
                 "account_outcome": FormOutcome.VERIFIED,
             }
 

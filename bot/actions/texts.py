@@ -7,8 +7,9 @@ itself, e.g. as a button title.
 
 from typing import Any
 
-LANGUAGES = ("uk", "pl", "en", "ru")
-DEFAULT_LANGUAGE = "uk"
+from common.languages import DEFAULT_LANGUAGE, LANGUAGES
+
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "language_of", "localized_text"]
 
 
 def language_of(tracker: Any) -> str:

@@ -58,13 +58,3 @@ def clean_username(text: str) -> str:
     if not USERNAME.fullmatch(username):
         raise Invalid("utter_invalid_username")
     return username
-
-
-def mask_pesel(pesel: str) -> str:
-    """What of a PESEL may stay in the conversation's record."""
-    return "•" * 9 + pesel[-2:]
-
-
-def mask_email(email: str) -> str:
-    local, _, domain = email.partition("@")
-    return f"{local[:1]}•••@{domain}"

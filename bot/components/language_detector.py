@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from lingua import Language, LanguageDetectorBuilder
+from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 from lingua import LanguageDetector as LinguaDetector
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -30,6 +30,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from common.languages import LANGUAGES
 from components.folding import fold
 
 LANGUAGE_ATTRIBUTE = "language"
@@ -39,12 +40,8 @@ MIN_LETTERS_FOR_NEAR = 5  # shorter words count as known only when exactly known
 DETECTED_ROLE = "detected"
 EXTRACTOR_NAME = "LanguageDetector"
 
-_LINGUA_TO_CODE = {
-    Language.UKRAINIAN: "uk",
-    Language.POLISH: "pl",
-    Language.ENGLISH: "en",
-    Language.RUSSIAN: "ru",
-}
+# The bot's languages (common/languages.py) by their ISO 639-1 codes, which lingua knows too.
+_LINGUA_TO_CODE = {Language.from_iso_code_639_1(IsoCode639_1.from_str(code)): code for code in LANGUAGES}
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 # Values and names that read the same in every language tell nothing about it.
 _NEUTRAL = re.compile(

@@ -23,10 +23,10 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.training_data.message import Message
 
+from common.languages import LANGUAGES
 from components.folding import APOSTROPHES, fold
 from components.language_detector import LANGUAGE_ATTRIBUTE
 
-LANGUAGES = ("uk", "pl", "en", "ru")
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 _PUNCTUATION_ONLY = re.compile(r"^[^\w]+$")
 
@@ -48,7 +48,7 @@ class MultilingualTokenizer(Tokenizer):
 
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
-        self._tokenizers = {code: spacy.blank(code).tokenizer for code in LANGUAGES}
+        self._tokenizers: dict[str, Any] = {code: spacy.blank(code).tokenizer for code in LANGUAGES}
         self._lemmatize_uk = _lemmatizer("uk") if config["lemmas"] else None
         self._lemmatize_ru = _lemmatizer("ru") if config["lemmas"] else None
         self._fold = fold if config["fold_diacritics"] else _identity

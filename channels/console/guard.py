@@ -21,8 +21,8 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from channels.backend_client import BackendError
 from channels.rasa_client import RasaUnavailable
+from common.backend_client import ApiError
 
 SESSION_COOKIE = "console_session"
 COOKIE_PATH = "/console"
@@ -89,11 +89,11 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
 def _answer(error: Exception) -> JSONResponse:
     if isinstance(error, ConsoleError):
         response = error_response(error.status, error.code, error.message)
-    elif isinstance(error, BackendError) and error.code == "unauthorized":
+    elif isinstance(error, ApiError) and error.code == "unauthorized":
         # The backend no longer accepts the token (expired, or the staff user is gone).
         expired = signed_out()
         response = error_response(expired.status, expired.code, expired.message)
-    elif isinstance(error, BackendError):
+    elif isinstance(error, ApiError):
         message = error.message or "The account backend refused the request."
         if error.code == "backend_unavailable":
             message = "The account backend is not answering. Please try again in a moment."
@@ -120,7 +120,7 @@ class ConsoleRoute(APIRoute):
         async def guarded(request: Request) -> Response:
             try:
                 response = await handle(request)
-            except (ConsoleError, BackendError, RasaUnavailable, RequestValidationError) as error:
+            except (ConsoleError, ApiError, RasaUnavailable, RequestValidationError) as error:
                 return _answer(error)
             except HTTPException as error:
                 # FastAPI's own 400 for a body it cannot decode at all (not UTF-8), in the same shape.

@@ -33,7 +33,6 @@ from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from channels import insights, retention
-from channels.backend_client import BackendError
 from channels.console.guard import (
     SESSION_COOKIE,
     ConsoleError,
@@ -48,6 +47,9 @@ from channels.conversations import MAX_TEXT, ConversationService
 from channels.deps import ServiceDep, SettingsDep
 from channels.models import MAX_ID, Conversation, Message, utc_now
 from channels.texts import console_texts
+from common.backend_client import ApiError
+from common.languages import CONSOLE_LANGUAGES
+from common.pii import pesel_for_staff
 
 STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = {"console.js": "text/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8"}
@@ -83,16 +85,19 @@ api = APIRouter(
 
 
 TEXTS_MARKER = "/*TEXTS*/{}"
+LANGUAGES_MARKER = "/*LANGUAGES*/[]"
 
 
 @cache
 def _console_script() -> bytes:
-    """console.js with its texts from knowledge/console.yml."""
+    """console.js with its texts from knowledge/console.yml and the staff's languages."""
     script = (STATIC / "console.js").read_text(encoding="utf-8")
-    if TEXTS_MARKER not in script:
-        raise RuntimeError(f"console.js lost its {TEXTS_MARKER} marker")
+    for marker in (TEXTS_MARKER, LANGUAGES_MARKER):
+        if marker not in script:
+            raise RuntimeError(f"console.js lost its {marker} marker")
     texts = json.dumps(console_texts(), ensure_ascii=True, sort_keys=True)
-    return script.replace(TEXTS_MARKER, texts).encode("utf-8")
+    script = script.replace(TEXTS_MARKER, texts)
+    return script.replace(LANGUAGES_MARKER, json.dumps(list(CONSOLE_LANGUAGES))).encode("utf-8")
 
 
 @router.get("/console", include_in_schema=False)
@@ -214,7 +219,10 @@ class Lookup(BaseModel):
 async def lookup(body: Lookup, token: StaffToken, service: ServiceDep) -> dict[str, Any]:
     """A person's onboarding record; the backend writes an audit row for every lookup."""
     # Staff may type the number in groups ("850703 12345"); the backend checks the rest.
-    return await service.backend.lookup("".join(body.pesel.split()), token)
+    found = await service.backend.lookup("".join(body.pesel.split()), token)
+    # What the console shows until the staff member reveals the number (common/pii.py).
+    found["person"]["pesel_masked"] = pesel_for_staff(found["person"]["pesel"])
+    return found
 
 
 @api.get("/failures")
@@ -246,7 +254,7 @@ async def live(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
         await _authorised(service, websocket.cookies.get(SESSION_COOKIE) or "")
-    except (ConsoleError, BackendError) as error:
+    except (ConsoleError, ApiError) as error:
         await websocket.close(code=CLOSE_SIGNED_OUT if error.status == 401 else CLOSE_TRY_LATER)
         return
     async with service.hub.watch() as updates:
@@ -279,7 +287,7 @@ def _same_origin(websocket: WebSocket) -> bool:
 
 
 async def _authorised(service: ConversationService, token: str) -> None:
-    """Raises (ConsoleError or BackendError, which ConsoleRoute answers) unless the backend accepts
+    """Raises (ConsoleError or ApiError, which ConsoleRoute answers) unless the backend accepts
     the staff token. It has no "who am I" call; listing the open tickets is the cheapest call
     every staff member may make."""
     if not token:

@@ -28,7 +28,8 @@ from channels.conversations import ConversationService
 from channels.telegram.delivery import TelegramDeliverer
 from channels.telegram.handlers import BotApplication, Handlers
 from channels.telegram.keyboards import CHANNEL
-from channels.texts import LANGUAGES, language_or_default, telegram_commands
+from channels.texts import language_or_default, telegram_commands
+from common.languages import LANGUAGES
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ sockets are accepted from any origin (no cookies are involved that another site 
 
 Protocol: JSON text frames on /widget/ws?session=<id>&lang=<browser language, e.g. pl>
   session   [A-Za-z0-9-]{8,64}; the conversation is "web-<session>". Anything else: closed, 1008.
-  lang      the language hint for the bot; anything but uk/pl/en/ru is ignored.
+  lang      the language hint for the bot; anything but uk/pl/en/ru (common/languages.py) is ignored.
 
   client → {"type": "hello", "after": <the last message id it has, 0 for none>}
             the first frame, on every (re)connect
@@ -44,17 +44,19 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect, status
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field, StrictInt, StrictStr, TypeAdapter, ValidationError
 from starlette.websockets import WebSocketDisconnected
 
 from channels.conversations import ConversationService
 from channels.deps import SettingsDep
 from channels.models import MAX_ID, Message
 from channels.store import Store
-from channels.texts import LANGUAGES, language_or_default, widget_labels
+from channels.texts import language_or_default, widget_labels
+from common.languages import DEFAULT_LANGUAGE, LANGUAGES
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["widget"])
@@ -71,6 +73,7 @@ PAGE = 200
 # and revalidate by ETag afterwards.
 ASSET_CACHE = "public, max-age=300"
 LABELS_MARKER = "/*LABELS*/{}"
+LANGUAGES_MARKER = "/*LANGUAGES*/[]"
 
 
 @dataclass(frozen=True)
@@ -85,10 +88,14 @@ def asset(name: str) -> Asset:
     """widget.js (with the widget's labels in every language from knowledge/) or widget.css."""
     text = (STATIC / name).read_text(encoding="utf-8")
     if name == "widget.js":
-        if LABELS_MARKER not in text:
-            raise RuntimeError(f"widget.js lost its {LABELS_MARKER} marker")
+        for marker in (LABELS_MARKER, LANGUAGES_MARKER):
+            if marker not in text:
+                raise RuntimeError(f"widget.js lost its {marker} marker")
         labels = {language: widget_labels(language) for language in LANGUAGES}
         text = text.replace(LABELS_MARKER, json.dumps(labels, ensure_ascii=True, sort_keys=True))
+        # The default language first: the widget falls back to it.
+        languages = [DEFAULT_LANGUAGE, *(code for code in LANGUAGES if code != DEFAULT_LANGUAGE)]
+        text = text.replace(LANGUAGES_MARKER, json.dumps(languages))
     body = text.encode("utf-8")
     media_type = "text/javascript" if name.endswith(".js") else "text/css"
     return Asset(body, f"{media_type}; charset=utf-8", f'"{hashlib.sha256(body).hexdigest()[:20]}"')
@@ -123,6 +130,32 @@ def _demo_page(public_url: str) -> str:
 async def demo_page(settings: SettingsDep) -> HTMLResponse:
     """A clinic's page with the widget, and the snippet to embed it elsewhere."""
     return HTMLResponse(_demo_page(settings.channels_public_url), headers={"Cache-Control": "no-cache"})
+
+
+class Hello(BaseModel):
+    """The first frame, on every (re)connect: the last message id the client has (0 for none)."""
+
+    type: Literal["hello"]
+    after: StrictInt = Field(default=0, ge=0, le=MAX_ID)  # bool is an int in Python, but no id
+
+
+class TextFrame(BaseModel):
+    type: Literal["message"]
+    text: StrictStr
+
+
+class ButtonFrame(BaseModel):
+    type: Literal["button"]
+    title: StrictStr
+    payload: StrictStr = Field(max_length=MAX_PAYLOAD)
+
+
+# What a client may send; other fields are ignored, unknown types too (see the module's docstring).
+# CLIENT_FRAME.json_schema() describes the protocol.
+ClientFrame = Annotated[Hello | TextFrame | ButtonFrame, Field(discriminator="type")]
+CLIENT_FRAME: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
+# The close reason (with 1008) of a frame of a known type that its model refuses.
+PROBLEMS = {"hello": "after: a message id", "message": "message: text", "button": "button: title and payload"}
 
 
 class ProtocolError(Exception):
@@ -265,29 +298,31 @@ async def _next_frame(websocket: WebSocket) -> dict[str, Any] | None:
     return frame
 
 
+def _client_frame(frame: dict[str, Any]) -> ClientFrame | None:
+    """The frame as its model; None for a type this service does not know (a newer script's)."""
+    kind = frame.get("type")
+    if not isinstance(kind, str) or kind not in PROBLEMS:
+        return None
+    try:
+        return CLIENT_FRAME.validate_python(frame)
+    except ValidationError:
+        raise ProtocolError(status.WS_1008_POLICY_VIOLATION, PROBLEMS[kind]) from None
+
+
 def _hello_after(frame: dict[str, Any]) -> int:
-    after = frame.get("after", 0)
-    if frame.get("type") != "hello":
+    hello = _client_frame(frame) if frame.get("type") == "hello" else None
+    if not isinstance(hello, Hello):
         raise ProtocolError(status.WS_1008_POLICY_VIOLATION, "hello first")
-    # bool is an int in Python, but true is no message id.
-    if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= MAX_ID:
-        raise ProtocolError(status.WS_1008_POLICY_VIOLATION, "after: a message id")
-    return after
+    return hello.after
 
 
 def _incoming(frame: dict[str, Any]) -> Incoming | None:
-    kind = frame.get("type")
-    if kind == "message":
-        text = frame.get("text")
-        if not isinstance(text, str):
-            raise ProtocolError(status.WS_1008_POLICY_VIOLATION, "message: text")
-        return Incoming(text)
-    if kind == "button":
-        title, payload = frame.get("title"), frame.get("payload")
-        if not isinstance(title, str) or not isinstance(payload, str) or len(payload) > MAX_PAYLOAD:
-            raise ProtocolError(status.WS_1008_POLICY_VIOLATION, "button: title and payload")
-        return Incoming(title, payload or None)
-    return None
+    parsed = _client_frame(frame)
+    if isinstance(parsed, TextFrame):
+        return Incoming(parsed.text)
+    if isinstance(parsed, ButtonFrame):
+        return Incoming(parsed.title, parsed.payload or None)
+    return None  # a hello again, or an unknown type: ignored
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:

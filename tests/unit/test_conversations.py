@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from channels.app import MIGRATIONS
 from channels.conversations import ConversationService
 from channels.hub import Hub
 from channels.kept import MAX_TRIES, MESSAGE_ID, ORPHANED_AFTER
-from channels.models import Conversation
+from channels.models import Conversation, Message
 from channels.rasa_client import RasaUnavailable
 from channels.store import Store
 from channels.texts import notice
@@ -286,6 +287,23 @@ def test_a_staff_reply_reaches_the_person_the_ticket_and_the_tracker(world: Worl
     assert world.helpdesk.messages[TICKET] == [("staff", "Hello, checking now.")]
     last = world.rasa.trackers[PERSON][-1]
     assert (last["event"], last["metadata"]) == ("bot", {"author": "staff", "staff_username": "agent"})
+
+
+def test_a_staff_reply_is_stored_masked_and_shown_as_written_in_the_live_chat(world: World) -> None:
+    service = handed_off(world)
+    text = "Your account is olena@example.org, PESEL 85070312345, phone +48 600 700 800."
+    sent = asyncio.run(service.staff_reply(TICKET, text, STAFF_TOKEN))
+    assert sent.text == text  # delivered as written (Telegram; the widget and console read below)
+    assert world.helpdesk.messages[TICKET] == [("staff", text)]  # the backend keeps it raw
+    assert world.transcript()[-1] == ("staff", text)  # this process still has it: the live chat
+    masked = "Your account is <email>, PESEL <pesel>, phone <phone>."
+    with world.store._sessions() as session:  # what the database holds: the stored analytics
+        stored = session.scalars(select(Message.text).where(Message.id == sent.id)).one()
+    assert stored == masked
+    assert Store(world.store._sessions).messages(PERSON)[-1].text == masked  # another process, a restart
+    assert world.rasa.trackers[PERSON][-1]["text"] == masked
+    world.store.forget(PERSON)
+    assert sent.id not in world.store._live
 
 
 def test_handing_back_resumes_the_bot_closes_the_ticket_and_the_bot_answers_again(world: World) -> None:

@@ -233,3 +233,21 @@ def test_the_console_is_served_with_its_texts():
     texts = console_texts()
     assert set(texts) == set(build.CONSOLE_LANGUAGES)
     assert texts["en"]["errors"]["network"] and texts["pl"]["title"] == "Konsola pomocy"
+
+
+def test_the_models_report_every_problem_of_an_item_at_its_place(knowledge):
+    broken = copy.deepcopy(knowledge)
+    answer = broken.faq["ikp_cost"]["answer"]
+    del answer["ru"], answer["en"]
+    answer["de"] = "Antwort"
+    broken.guides["get_pesel"]["steps"][1]["branch"] = "no_such_guide"
+    [name] = [n for n, r in broken.responses.items() if r.get("buttons")][:1]
+    broken.responses[name]["buttons"][0]["label"] = "no_such_label"
+    problems = build.validate(broken)
+    assert {
+        "faq/ikp_cost.yml answer: the en text is missing",
+        "faq/ikp_cost.yml answer: the ru text is missing",
+        "faq/ikp_cost.yml answer: unknown language 'de'",
+        "guides/get_pesel.yml step 2: branch 'no_such_guide' is not a guide",
+        f"{name} button 1: unknown label 'no_such_label'",
+    } <= set(problems), problems

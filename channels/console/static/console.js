@@ -6,11 +6,15 @@
 // The texts, in Polish and English, come from knowledge/console.yml: {language: {key: text}}.
 // biome-ignore format: the channel service replaces this exact text (TEXTS_MARKER, channels/console/routes.py).
 const TEXTS = /*TEXTS*/{};
+// The staff's languages, the default first (common/languages.py).
+// biome-ignore format: the channel service replaces this exact text (LANGUAGES_MARKER, channels/console/routes.py).
+const LANGUAGES = /*LANGUAGES*/[];
 
 const REFRESH_QUEUE_MS = 30000; // a backstop for tickets opened outside this service
 const TICK_MS = 15000; // waiting times move on between updates
 
-let language = localStorage.getItem("console.language") === "en" ? "en" : "pl";
+const storedLanguage = localStorage.getItem("console.language");
+let language = LANGUAGES.includes(storedLanguage) ? storedLanguage : LANGUAGES[0];
 const state = {
   view: "queue",
   signedIn: false,
@@ -457,10 +461,6 @@ async function lookUp(event) {
   renderLookup();
 }
 
-function maskedPesel(pesel) {
-  return "•".repeat(pesel.length - 4) + pesel.slice(-4);
-}
-
 function renderLookup() {
   const result = state.lookup;
   $("lookup-result").hidden = !result;
@@ -487,7 +487,8 @@ function renderLookup() {
   });
   const peselValue = el("span", {
     id: "lookup-pesel-value",
-    text: state.peselShown ? person.pesel : maskedPesel(person.pesel),
+    // The masked form is the server's (common/pii.py, the staff view).
+    text: state.peselShown ? person.pesel : person.pesel_masked,
   });
   const rows = [
     [t("pesel"), [peselValue, " ", reveal]],

@@ -20,7 +20,9 @@
   // Filled in by the channel service from knowledge/channels.yml: {language: {key: text}}.
   // biome-ignore format: the channel service replaces this exact text (LABELS_MARKER, channels/web/routes.py).
   var LABELS = /*LABELS*/{};
-  var LANGUAGES = ["uk", "pl", "en", "ru"];
+  // The bot's languages, the default first, from common/languages.py.
+  // biome-ignore format: the channel service replaces this exact text (LANGUAGES_MARKER, channels/web/routes.py).
+  var LANGUAGES = /*LANGUAGES*/[];
   var DEFAULT_COLOR = "#1f5fa8";
   var STORAGE_PREFIX = "onboarding-chat:";
   var SESSION_FORMAT = /^[A-Za-z0-9-]{8,64}$/;
@@ -30,21 +32,21 @@
   var origin = new URL(script.src, location.href).origin;
   var socketUrl = origin.replace(/^http/, "ws") + "/widget/ws";
   var language = chooseLanguage(script.getAttribute("data-lang"));
-  var labels = LABELS[language] || LABELS.uk;
+  var labels = LABELS[language] || LABELS[LANGUAGES[0]];
   var colors = chooseColors(script.getAttribute("data-color"));
   var onLeft = /left/.test(script.getAttribute("data-position") || "");
 
   // ---- Settings --------------------------------------------------------------------------
 
-  // data-lang wins; else the first of the browser's languages the bot speaks; else Ukrainian,
-  // like the bot itself.
+  // data-lang wins; else the first of the browser's languages the bot speaks; else the default
+  // (Ukrainian), like the bot itself.
   function chooseLanguage(requested) {
     var wanted = [requested || ""].concat(navigator.languages || [navigator.language || ""]);
     for (var i = 0; i < wanted.length; i++) {
       var code = String(wanted[i]).slice(0, 2).toLowerCase();
       if (LANGUAGES.indexOf(code) >= 0) return code;
     }
-    return "uk";
+    return LANGUAGES[0];
   }
 
   // The accent colour from data-color (#rgb or #rrggbb); text on it in white or black, whichever
