@@ -49,7 +49,9 @@ def lookup(body: StaffLookup, staff: Staff, session: SessionDep, clock: ClockDep
 
 
 @router.post("/v1/staff/failure-labels", status_code=201, responses=error_responses(401, 422))
-def label_failure(body: FailureLabelAudit, staff: Staff, session: SessionDep, clock: ClockDep) -> AuditEntryOut:
+def label_failure(
+    body: FailureLabelAudit, staff: Staff, session: SessionDep, clock: ClockDep
+) -> AuditEntryOut:
     """Audits a label given on the console's failures page; the answer says who and when."""
     entry = staff_service.audit_failure_label(session, staff, body.label, body.language, body.digest, clock())
     return AuditEntryOut.model_validate(entry)
