@@ -151,7 +151,8 @@ def learn(labels: Iterable[Labelled], nlu_dir: Path, tests_dir: Path, write: boo
     if any(target.is_relative_to(tests) for tests in (tests_dir.resolve(), REPO_ROOT / "tests")):
         raise ValueError(f"{nlu_dir}: make learn never writes into the tests")
     files = {language: nlu_dir / f"{language}.yml" for language in LANGUAGES}
-    parts = {language: split(path.read_text(encoding="utf-8")) for language, path in files.items()}
+    contents = {language: path.read_text(encoding="utf-8") for language, path in files.items()}
+    parts = {language: split(content) for language, content in contents.items()}
     known = label_values(catalog())
     order = [label.value for label in catalog()]
     evaluation = EvaluationSets(tests_dir)
@@ -196,7 +197,7 @@ def learn(labels: Iterable[Labelled], nlu_dir: Path, tests_dir: Path, write: boo
     if write:
         for language, path in files.items():
             hand, section = parts[language]
-            if section.through is None and not any(section.examples.values()):
+            if LEARNED_MARKER not in contents[language] and not any(section.examples.values()):
                 continue  # nothing learned yet: the file stays as it is
             path.write_text(hand.rstrip("\n") + "\n" + section.render(order), encoding="utf-8")
     return report
