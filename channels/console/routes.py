@@ -46,6 +46,7 @@ from channels.console.guard import (
 )
 from channels.conversations import MAX_TEXT, ConversationService
 from channels.deps import ServiceDep, SettingsDep
+from channels.intake import clean
 from channels.models import MAX_ID, Conversation, Message, utc_now
 from channels.texts import LANGUAGES, console_texts
 
@@ -248,7 +249,7 @@ async def label_failure(body: FailureLabelIn, token: StaffToken, service: Servic
     or new_topic). The text is masked and normalised as the page groups it; a text of the
     development or held-out set is refused, so that `make learn` never trains on a test sentence.
     The backend audits the label (by the group's fingerprint) and says who and when."""
-    text = insights.normalise(body.text)
+    text = insights.normalise(clean(body.text))
     if not text:
         raise ConsoleError(422, "empty_text", "The message has no text to label.")
     if len(text) > MAX_TEXT:
