@@ -653,6 +653,7 @@ async function signOut() {
     state.tickets = [];
     state.lookup = null;
     state.failures = null;
+    state.labelChoices = {};
     renderConversation();
     showSignIn();
   }
