@@ -17,7 +17,7 @@ RASA_INPUTS := $(shell find bot/config.yml bot/domain bot/data bot/components -t
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: print-pythons help setup constraints run train generate check-knowledge validate check coverage typecheck lint-js hooks test test-unit test-backend test-backend-sqlite test-actions test-components test-stories test-e2e test-dialogues test-channels test-hostile test-privacy test-faults scale-test chat eval eval-ablation eval-dev bench soak lint format clean
+.PHONY: print-pythons help setup constraints run train generate check-knowledge validate check coverage typecheck lint-js hooks test test-unit test-backend test-backend-sqlite test-actions test-components test-stories test-e2e test-dialogues test-channels test-hostile test-privacy test-faults scale-test chat eval eval-ablation eval-dev learn bench soak lint format clean
 
 help:
 	@echo "Start and try:"
@@ -49,6 +49,9 @@ help:
 	@echo "  make eval           NLU evaluation: this pipeline vs Rasa's stock pipeline on the held-out set"
 	@echo "  make eval-dev       make eval on the development set, where changes are tried first"
 	@echo "  make eval-ablation  make eval-dev, plus variants of this pipeline that each change one choice"
+	@echo "  make learn          write the examples staff labelled on the console's failures page into"
+	@echo "                      bot/data/nlu/<lang>.yml (a marked section; never tests/nlu); then"
+	@echo "                      git diff, make train and make eval-dev show the effect"
 	@echo "  make bench          benchmark: NLU quality, latency and throughput under load, memory, training"
 	@echo "  make soak           steady load through the channel service for SOAK_MINUTES (default 20)"
 	@echo "Content and set-up:"
@@ -192,6 +195,13 @@ eval-ablation: setup train
 eval-dev: setup train
 	$(PY) -m knowledge.build --check
 	cd bot && $(RASA_PY) ../scripts/eval_nlu.py --set dev
+
+# The labels staff gave on the console's failures page, from the channel service's database
+# (CHANNELS_DATABASE_URL; LEARN_ARGS="--database-url …" for another, "--dry-run" to only report),
+# into a marked section at the end of bot/data/nlu/<lang>.yml: de-duplicated, test-set texts refused,
+# new topics listed for a person. Run by a person, who reviews the diff; make eval-dev shows the effect.
+learn: $(VENV)/.installed
+	$(PY) -m scripts.learn $(LEARN_ARGS)
 
 # A benchmark, not a test: prints figures and writes bench/results/<date>/report.md, never fails on a
 # threshold. The NLU figures are make eval's; BENCH_STEP_SECONDS (default 30) bounds each load step.

@@ -121,6 +121,15 @@ class StaffLookup(BaseModel):
     pesel: Pesel
 
 
+class FailureLabelAudit(BaseModel):
+    """A label a staff member gave a message the bot failed on (the console's failures page):
+    the label, and the message group's language and fingerprint, never its text."""
+
+    label: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z0-9_/]+$")]
+    language: Language | None = None
+    digest: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
 class PersonRecord(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

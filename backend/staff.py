@@ -60,5 +60,22 @@ def lookup(session: Session, staff: StaffUser, pesel: str, now: datetime) -> Per
     return person
 
 
+def audit_failure_label(
+    session: Session, staff: StaffUser, label: str, language: str | None, digest: str, now: datetime
+) -> AuditEntry:
+    """The audit row of a label given on the console's failures page: the label, and the message
+    group by language and fingerprint (the text stays in the channel service, masked)."""
+    entry = AuditEntry(
+        staff_username=staff.username,
+        action="label_failure",
+        subject=label,
+        result=f"{language or '--'}:{digest[:12]}",
+        created_at=now,
+    )
+    session.add(entry)
+    session.commit()
+    return entry
+
+
 def audit_entries(session: Session) -> list[AuditEntry]:
     return list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())))

@@ -9,6 +9,7 @@ raw in Rasa's store, so they are masked (PESEL, e-mail, phone) before they leave
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -59,9 +60,13 @@ class Failure:
 
 
 def failures(
-    tracker_url: str, threshold: float = LOW_CONFIDENCE, scan_limit: int = SCAN_LIMIT
+    tracker_url: str,
+    threshold: float = LOW_CONFIDENCE,
+    scan_limit: int = SCAN_LIMIT,
+    skip: Collection[tuple[str, str | None]] = (),
 ) -> list[Failure]:
-    """Failed user messages grouped by masked, normalised text and language; most frequent first."""
+    """Failed user messages grouped by masked, normalised text and language; most frequent first.
+    Groups in `skip` (text, language), those staff have labelled, are left out."""
     engine = _reader(tracker_url)
     if engine is None:
         return []
@@ -86,6 +91,8 @@ def failures(
             groups[(failure.text, failure.language)] = failure
         else:
             group.count += 1
+    for key in skip:
+        groups.pop(key, None)
     ranked = sorted(groups.values(), key=lambda f: (-f.count, -f.last_seen.timestamp()))
     return ranked[:MAX_GROUPS]
 

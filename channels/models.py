@@ -73,3 +73,21 @@ class Message(Base):
     # Outgoing messages on push channels (Telegram) are delivered by a worker that retries until this is
     # set; every other message has it from the start.
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
+
+
+class FailureLabel(Base):
+    """What a message the bot failed on should have been (the console's failures page): an intent,
+    an FAQ answer (faq/<key>) or "new_topic"; who labelled it and when (the backend audits it).
+    `make learn` writes the labelled examples into the training data."""
+
+    __tablename__ = "failure_labels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # channels.learning.digest of the text and language: one label per group of the page.
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    # Masked and normalised the way the failures page groups messages (channels.insights.normalise).
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    label: Mapped[str] = mapped_column(String(64))
+    staff_username: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

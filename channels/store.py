@@ -10,7 +10,7 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from channels.models import Author, Channel, Conversation, Message, utc_now
+from channels.models import Author, Channel, Conversation, FailureLabel, Message, utc_now
 from common.db import affected_rows, outlasting_outages
 from common.pii import for_analytics
 
@@ -246,6 +246,48 @@ class Store:
             conversations = affected_rows(session.execute(emptied))
             session.commit()
             return messages, conversations
+
+    # Labels of the failures page (channels/learning.py)
+
+    @outlasting_outages
+    def save_label(
+        self,
+        digest: str,
+        text: str,
+        language: str | None,
+        label: str,
+        staff_username: str,
+        when: datetime,
+    ) -> FailureLabel:
+        """Labels a group of the failures page; labelling it again replaces the label, who and when.
+        `text` must be masked and normalised already (channels.insights.normalise)."""
+        with self._sessions() as session:
+            found = session.scalars(select(FailureLabel).where(FailureLabel.digest == digest)).first()
+            if found is None:
+                found = FailureLabel(digest=digest, text=text, language=language)
+                session.add(found)
+            found.label, found.staff_username, found.created_at = label, staff_username, when
+            try:
+                session.commit()
+            except IntegrityError:
+                # The same group labelled twice at once: the later label wins.
+                session.rollback()
+                session.execute(
+                    update(FailureLabel)
+                    .where(FailureLabel.digest == digest)
+                    .values(label=label, staff_username=staff_username, created_at=when)
+                )
+                session.commit()
+                found = session.scalars(select(FailureLabel).where(FailureLabel.digest == digest)).one()
+            session.refresh(found)
+            session.expunge(found)
+            return found
+
+    @outlasting_outages
+    def labels(self) -> list[FailureLabel]:
+        """Every label, the oldest first."""
+        with self._sessions() as session:
+            return list(session.scalars(select(FailureLabel).order_by(FailureLabel.id)))
 
     @outlasting_outages
     def _update(self, conversation_id: str, **values: object) -> None:

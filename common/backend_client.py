@@ -148,6 +148,14 @@ class BackendClient:
     # personal data: a person's request to be forgotten (the staff member's, audited, or the
     # service's for the command line), and the retention period
 
+    async def audit_failure_label(
+        self, label: str, language: str | None, digest: str, staff_token: str
+    ) -> dict[str, Any]:
+        """Writes the audit row of a label given on the failures page; answers with the row
+        (staff_username and created_at say who and when)."""
+        body = {"label": label, "language": language, "digest": digest}
+        return await self._call("POST", "/v1/staff/failure-labels", json=body, headers=_bearer(staff_token))
+
     async def forget_conversation(self, conversation_id: str, staff_token: str | None = None) -> int:
         """Deletes the conversation's tickets with their messages; returns how many."""
         path = f"/v1/conversations/{quote(conversation_id, safe='')}/tickets"

@@ -1,4 +1,5 @@
-"""Staff sign-in, person lookup (audited) and the audit log (administrators only)."""
+"""Staff sign-in, person lookup (audited), labels of failed messages (audited) and the audit log
+(administrators only)."""
 
 from fastapi import APIRouter
 
@@ -9,6 +10,7 @@ from backend.onboarding import onboarding_status
 from backend.schemas import (
     AuditEntryOut,
     AuditLog,
+    FailureLabelAudit,
     LookupResult,
     PersonRecord,
     StaffLookup,
@@ -44,6 +46,15 @@ def lookup(body: StaffLookup, staff: Staff, session: SessionDep, clock: ClockDep
     return LookupResult(
         person=PersonRecord.model_validate(person), onboarding=onboarding_status(person, now.date())
     )
+
+
+@router.post("/v1/staff/failure-labels", status_code=201, responses=error_responses(401, 422))
+def label_failure(
+    body: FailureLabelAudit, staff: Staff, session: SessionDep, clock: ClockDep
+) -> AuditEntryOut:
+    """Audits a label given on the console's failures page; the answer says who and when."""
+    entry = staff_service.audit_failure_label(session, staff, body.label, body.language, body.digest, clock())
+    return AuditEntryOut.model_validate(entry)
 
 
 @router.get("/v1/staff/audit", responses=error_responses(401, 422, 403))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,7 +32,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
-from channels import insights, retention
+from channels import insights, learning, retention
 from channels.console.guard import (
     SESSION_COOKIE,
     ConsoleError,
@@ -45,10 +45,11 @@ from channels.console.guard import (
 )
 from channels.conversations import MAX_TEXT, ConversationService
 from channels.deps import ServiceDep, SettingsDep
+from channels.intake import clean
 from channels.models import MAX_ID, Conversation, Message, utc_now
 from channels.texts import console_texts
 from common.backend_client import ApiError
-from common.languages import CONSOLE_LANGUAGES
+from common.languages import CONSOLE_LANGUAGES, LANGUAGES
 from common.pii import pesel_for_staff
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -227,13 +228,70 @@ async def lookup(body: Lookup, token: StaffToken, service: ServiceDep) -> dict[s
 
 @api.get("/failures")
 async def failures(token: StaffToken, service: ServiceDep, settings: SettingsDep) -> dict[str, Any]:
-    """Messages the bot failed on (masked), for improving the training data."""
+    """Messages the bot failed on (masked), for improving the training data: the groups nobody
+    has labelled yet, and the labels staff may give them (channels/learning.py)."""
     await _authorised(service, token)
+    labelled = await asyncio.to_thread(service.store.labels)
+    skip = {(label.text, label.language) for label in labelled}
     try:
-        found = await asyncio.to_thread(insights.failures, settings.rasa_tracker_db_url)
+        found = await asyncio.to_thread(insights.failures, settings.rasa_tracker_db_url, skip=skip)
     except SQLAlchemyError as error:
         raise ConsoleError(503, "tracker_unavailable", "Rasa's conversation store cannot be read.") from error
-    return {"threshold": insights.LOW_CONFIDENCE, "failures": [failure.as_json() for failure in found]}
+    return {
+        "threshold": insights.LOW_CONFIDENCE,
+        "failures": [failure.as_json() for failure in found],
+        "labels": [label.as_json() for label in learning.catalog()],
+        "labelled": len(labelled),
+    }
+
+
+class FailureLabelIn(BaseModel):
+    text: str
+    language: str | None = None
+    label: str
+
+
+@api.post("/failures/labels", status_code=201)
+async def label_failure(body: FailureLabelIn, token: StaffToken, service: ServiceDep) -> dict[str, Any]:
+    """Labels a group of the failures page with what it should have been (an intent, faq/<key>
+    or new_topic). The text is masked and normalised as the page groups it; a text of the
+    development or held-out set is refused, so that `make learn` never trains on a test sentence.
+    The backend audits the label (by the group's fingerprint) and says who and when."""
+    text = insights.normalise(clean(body.text))
+    if not text:
+        raise ConsoleError(422, "empty_text", "The message has no text to label.")
+    if len(text) > MAX_TEXT:
+        raise ConsoleError(422, "text_too_long", f"A message can be at most {MAX_TEXT} characters long.")
+    if body.language is not None and body.language not in LANGUAGES:
+        raise ConsoleError(422, "unknown_language", "The language must be uk, pl, en or ru.")
+    if body.label not in learning.label_values(learning.catalog()):
+        raise ConsoleError(422, "unknown_label", "Choose one of the bot's intents, FAQ answers or new topic.")
+    test_set = learning.evaluation_sets().find(text)
+    if test_set is not None:
+        raise ConsoleError(
+            422,
+            "test_set_text",
+            f"This message is in the test set tests/nlu/{test_set}: a test sentence must not become "
+            "a training example, or the evaluation would flatter the bot.",
+        )
+    digest = learning.digest(text, body.language)
+    audited = await service.backend.audit_failure_label(body.label, body.language, digest, token)
+    saved = await asyncio.to_thread(
+        service.store.save_label,
+        digest,
+        text,
+        body.language,
+        body.label,
+        str(audited["staff_username"]),
+        _utc(datetime.fromisoformat(str(audited["created_at"]))),
+    )
+    return {
+        "text": saved.text,
+        "language": saved.language,
+        "label": saved.label,
+        "staff_username": saved.staff_username,
+        "created_at": saved.created_at.isoformat(),
+    }
 
 
 router.include_router(api)
@@ -293,6 +351,11 @@ async def _authorised(service: ConversationService, token: str) -> None:
     if not token:
         raise signed_out()
     await service.backend.tickets(token, "open")
+
+
+def _utc(moment: datetime) -> datetime:
+    """The backend's times are UTC, with or without the offset written."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _ticket_summary(ticket: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -106,3 +106,52 @@ def test_lookup_with_an_invalid_pesel_is_422(client: TestClient) -> None:
     response = lookup(client, staff_token(client), "85070312346")
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_pesel"
+
+
+def test_a_label_of_a_failed_message_is_audited_by_its_fingerprint_never_its_text(
+    client: TestClient,
+) -> None:
+    agent = staff_token(client, "agent", "agent-demo-pass")
+    digest = "ab" * 32
+    body = {"label": "faq/what_is_pesel", "language": "pl", "digest": digest}
+    labelled = client.post("/v1/staff/failure-labels", json=body, headers=bearer(agent))
+    assert labelled.status_code == 201
+    row = labelled.json()
+    assert (row["staff_username"], row["action"], row["subject"], row["result"]) == (
+        "agent",
+        "label_failure",
+        "faq/what_is_pesel",
+        "pl:abababababab",
+    )
+    unknown_language = {"label": "new_topic", "language": None, "digest": digest}
+    assert client.post("/v1/staff/failure-labels", json=unknown_language, headers=bearer(agent)).json()[
+        "result"
+    ] == ("--:abababababab")
+    entries = client.get("/v1/staff/audit", headers=bearer(staff_token(client))).json()["entries"]
+    assert [(e["action"], e["subject"]) for e in entries[:2]] == [
+        ("label_failure", "new_topic"),
+        ("label_failure", "faq/what_is_pesel"),
+    ]
+    assert entries[1]["created_at"] == row["created_at"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"label": "Get PESEL!", "language": "pl", "digest": "ab" * 32},
+        {"label": "x" * 33, "language": "pl", "digest": "ab" * 32},
+        {"label": "get_pesel", "language": "de", "digest": "ab" * 32},
+        {"label": "get_pesel", "language": "pl", "digest": "my pesel is 85070312345"},
+    ],
+)
+def test_a_label_needs_a_label_name_a_language_and_a_fingerprint(client: TestClient, body: dict) -> None:
+    agent = staff_token(client, "agent", "agent-demo-pass")
+    response = client.post("/v1/staff/failure-labels", json=body, headers=bearer(agent))
+    assert response.status_code == 422
+    assert "85070312345" not in response.text
+
+
+def test_labels_are_for_signed_in_staff_only(client: TestClient) -> None:
+    body = {"label": "get_pesel", "language": "pl", "digest": "ab" * 32}
+    assert client.post("/v1/staff/failure-labels", json=body).status_code == 401
+    assert client.post("/v1/staff/failure-labels", json=body, headers=SERVICE).status_code == 401

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from test_console import AGENT, CONSOLE_HEADER, OLENA_PESEL, hand_off, open_ticket_of
+from test_console_labels import fail_on, nonsense
 from test_widget import Widget
 
 from knowledge.build import load as load_knowledge
@@ -115,8 +116,10 @@ def test_every_console_page_has_no_wcag_violations(stack, new_page, language):
         expect(page.locator("#lookup-result")).to_be_visible()
         found["lookup"] = violations(page)
 
+        fail_on(stack, language, nonsense())  # a row with its labelling controls
         page.locator('[data-view="failures"]').click()
         expect(page.locator("#failures-view")).to_be_visible()
+        expect(page.locator("#failures-rows select").first).to_be_visible()
         found["failures"] = violations(page)
     finally:
         _hand_back_ticket(stack, ticket_id)

@@ -22,6 +22,7 @@ const state = {
   ticketsFetchedAt: 0,
   current: null, // {id, lastId, ticket, conversation}
   failures: null,
+  labelChoices: {}, // a label chosen but not saved yet, by failureKey, kept across re-renders
   lookup: null,
   peselShown: false,
   socket: null,
@@ -522,27 +523,108 @@ function renderFailures() {
     threshold: data ? Math.round(data.threshold * 100) : 60,
   });
   if (!data) return;
+  $("failures-labelled").textContent = data.labelled ? t("labelled_count", { count: data.labelled }) : "";
   const wanted = $("failures-language").value;
   const shown = data.failures.filter((failure) => !wanted || failure.language === wanted);
   $("failures-rows").replaceChildren(
-    ...shown.map((failure) => {
+    ...shown.map((failure, index) => {
       const reading =
         failure.confidence === null
           ? failure.intent
           : `${failure.intent} (${Math.round(failure.confidence * 100)}%)`;
       return el(
         "tr",
-        {},
+        { "data-failure": failureKey(failure) },
         el("td", { className: "failure-text", text: failure.text }),
         el("td", { text: languageName(failure.language) }),
         el("td", { className: "count", text: String(failure.count) }),
         el("td", { text: reading }),
-        el("td", { text: dateTime(failure.last_seen) })
+        el("td", { text: dateTime(failure.last_seen) }),
+        el("td", { className: "failure-label" }, ...labelControls(failure, index))
       );
     })
   );
   $("failures-table").hidden = shown.length === 0;
   $("failures-empty").hidden = shown.length > 0;
+}
+
+// Labels: what a failed message should have been (an intent, an FAQ answer or a new topic).
+
+function failureKey(failure) {
+  return `${failure.language ?? ""}\n${failure.text}`;
+}
+
+function labelName(label) {
+  if (label.kind === "intent") return t(`intent_${label.value}`);
+  if (label.kind === "new_topic") return t("new_topic");
+  return label.names[language] ?? label.value;
+}
+
+function labelOptions(kind) {
+  return state.failures.labels
+    .filter((label) => label.kind === kind)
+    .map((label) => el("option", { value: label.value, text: labelName(label) }));
+}
+
+function labelControls(failure, index) {
+  const key = failureKey(failure);
+  const select = el(
+    "select",
+    {
+      id: `failure-label-${index}`,
+      "aria-label": t("label_for", { text: failure.text }),
+      onchange: () => {
+        state.labelChoices[key] = select.value;
+        save.disabled = !select.value;
+      },
+    },
+    el("option", { value: "", text: t("label_choose") }),
+    el("optgroup", { label: t("label_intents") }, ...labelOptions("intent")),
+    el("optgroup", { label: t("label_faq") }, ...labelOptions("faq")),
+    el("optgroup", { label: t("label_other") }, ...labelOptions("new_topic"))
+  );
+  select.value = state.labelChoices[key] ?? "";
+  const save = el("button", {
+    type: "button",
+    className: "secondary",
+    text: t("label_save"),
+    "aria-label": t("label_save_for", { text: failure.text }),
+    onclick: () => saveLabel(failure, select.value, save),
+  });
+  save.disabled = !select.value;
+  return [select, save];
+}
+
+async function saveLabel(failure, value, button) {
+  if (!value) return;
+  $("failures-error").textContent = "";
+  $("failures-status").textContent = "";
+  button.disabled = true;
+  try {
+    await api("POST", "/failures/labels", {
+      text: failure.text,
+      language: failure.language,
+      label: value,
+    });
+  } catch (error) {
+    button.disabled = false;
+    if (error.status !== 401) $("failures-error").textContent = errorText(error);
+    return;
+  }
+  const key = failureKey(failure);
+  const data = state.failures;
+  const label = data.labels.find((candidate) => candidate.value === value);
+  data.failures = data.failures.filter((other) => failureKey(other) !== key);
+  data.labelled += 1;
+  delete state.labelChoices[key];
+  renderFailures();
+  $("failures-status").textContent = t("label_saved", {
+    text: failure.text,
+    label: label ? labelName(label) : value,
+  });
+  // The row is gone: the keyboard goes on with the next message's label, else the language filter.
+  const next = document.querySelector("#failures-rows select");
+  (next ?? $("failures-language")).focus();
 }
 
 // Sign-in and wiring
@@ -572,6 +654,7 @@ async function signOut() {
     state.tickets = [];
     state.lookup = null;
     state.failures = null;
+    state.labelChoices = {};
     renderConversation();
     showSignIn();
   }
