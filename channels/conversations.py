@@ -22,11 +22,11 @@ from channels.backend_client import BackendClient, BackendError
 from channels.hub import Hub
 from channels.intake import MENU_PAYLOADS, clean, is_command
 from channels.kept import MAX_TRIES, MESSAGE_ID, ORPHANED_AFTER, Pending, replies_in_tracker
+from channels.locks import KeyedLocks
 from channels.models import Author, Channel, Conversation, Message
 from channels.rasa_client import RasaApi, RasaUnavailable
 from channels.ratelimit import FloodGuard, Pace
 from channels.store import Items, Store, conversation_id
-from channels.telegram.locks import KeyedLocks
 from channels.texts import language_or_default, notice
 from common.logs import mask
 

@@ -17,10 +17,10 @@ import logging
 from telegram import Bot, LinkPreviewOptions
 from telegram.error import BadRequest, Forbidden, TelegramError
 
+from channels.locks import KeyedLocks
 from channels.models import Conversation, Message
 from channels.store import Store
 from channels.telegram.keyboards import CHANNEL, keyboard
-from channels.telegram.locks import KeyedLocks
 from channels.telegram.splitting import split_text
 
 logger = logging.getLogger(__name__)

@@ -28,8 +28,8 @@ from telegram.ext import (
 )
 
 from channels.conversations import ConversationService
+from channels.locks import KeyedLocks
 from channels.telegram.keyboards import CHANNEL, find_button
-from channels.telegram.locks import KeyedLocks
 from channels.texts import language_or_default, notice
 
 logger = logging.getLogger(__name__)

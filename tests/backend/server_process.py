@@ -14,7 +14,7 @@ from typing import TypeVar
 import httpx
 
 from api_helpers import SECRET_KEY, SERVICE_TOKEN
-from backend.config import REPO_ROOT
+from common.dev import REPO_ROOT
 
 T = TypeVar("T")
 START_TIMEOUT_SECONDS = 30
