@@ -102,10 +102,10 @@ $(MODEL): $(RASA_VENV)/.installed $(RASA_INPUTS)
 	cd bot && $(RASA) train --domain domain --data data --config config.yml --out models --fixed-model-name current
 
 run: setup train
-	$(PY) -m scripts.stack serve
+	$(PY) -m devstack serve
 
 chat: setup train
-	$(PY) -m scripts.stack chat
+	$(PY) -m devstack chat
 
 validate: $(RASA_VENV)/.installed
 	cd bot && $(RASA) data validate --domain domain --data data --config config.yml

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scripts.stack import Databases, Ports, Stack
+from devstack.project import Databases, Ports, Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 # The action server runs from bot/ (`python -m rasa_sdk --actions actions`); tests import it the same way.

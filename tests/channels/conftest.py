@@ -12,8 +12,8 @@ from playwright.sync_api import Browser, sync_playwright
 from channels.app import _MIGRATION_LOCK_ID, MIGRATIONS
 from channels.store import Store
 from common.db import make_engine, make_session_factory, upgrade_with_alembic
+from devstack.project import Databases, Ports, Stack, running_stack
 from fake_bot_api import FakeBot, FakeBotApi, wait_for
-from scripts.stack import Databases, Ports, Stack, running_stack
 
 # TEST_PORT_OFFSET lets two runs of these tests share a machine.
 _OFFSET = int(os.environ.get("TEST_PORT_OFFSET", "0"))

@@ -9,8 +9,8 @@ import pytest
 
 from channels.store import Store
 from common.db import make_engine, make_session_factory
+from devstack.project import RASA_TOKEN
 from fake_bot_api import FakeBot, wait_for
-from scripts.stack import RASA_TOKEN
 from telegram_helpers import Chat, channel_service, response
 
 TOKEN = "7000000002:webhook-token"

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from scripts.stack import Databases, Ports, running_stack
+from devstack.project import Databases, Ports, running_stack
 
 
 @pytest.fixture(scope="session")

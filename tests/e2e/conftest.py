@@ -6,7 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scripts.stack import Databases, Ports, Stack, running_stack
+from devstack.project import Databases, Ports, Stack, running_stack
 from tests.support.responses import bot_responses
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,8 +6,8 @@ The one-time code is read where a person would find it: the backend's developmen
 import httpx
 import pytest
 
+from devstack.project import RASA_TOKEN
 from scripts import mailbox
-from scripts.stack import RASA_TOKEN
 
 CHECK_STATUS = {
     "uk": "перевірте, будь ласка, мій статус",

@@ -26,7 +26,7 @@ from widget_client import WidgetPerson
 from channels.app import _MIGRATION_LOCK_ID, MIGRATIONS
 from channels.store import Store
 from common.db import make_engine, make_session_factory, upgrade_with_alembic
-from scripts.stack import Databases, Ports, Stack, running_stack
+from devstack.project import Databases, Ports, Stack, running_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 # The local Bot API server and the Telegram test helpers of tests/channels, reused as they are.

@@ -8,7 +8,7 @@ import httpx
 
 from channels.kept import MESSAGE_ID
 from channels.store import Store
-from scripts.stack import RASA_TOKEN, Stack
+from devstack.project import RASA_TOKEN, Stack
 
 
 def tracker(stack: Stack, conversation_id: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from channels.store import Store
 from common.db import make_engine, make_session_factory
-from scripts.stack import RASA_TOKEN, Databases, Ports, Stack, running_stack
+from devstack.project import RASA_TOKEN, Databases, Ports, Stack, running_stack
 
 # The channel tests' local Bot API server and Telegram chat helper, reused as they are.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "channels"))

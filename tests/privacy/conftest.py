@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from websockets.sync.client import connect
 
-from scripts.stack import Databases, Ports, Stack, running_stack
+from devstack.project import Databases, Ports, Stack, running_stack
 
 PORTS = Ports(rasa=5505, actions=5555, backend=8501, channels=8500)
 DEBUG_LOGS = {"LOG_LEVEL": "DEBUG", "BACKEND_LOG_LEVEL": "debug", "CHANNELS_LOG_LEVEL": "debug"}

@@ -22,8 +22,8 @@ from channels.backend_client import BackendClient
 from channels.retention import Deleted, purge
 from channels.store import Store
 from common.db import make_engine, make_session_factory
+from devstack.project import ROOT
 from scripts import mailbox
-from scripts.stack import ROOT
 
 PESEL, EMAIL, PHONE = "85070312345", "olena.kovalenko@example.org", "+48 600 100 001"
 # The raw values and the digit runs they could leave behind in another shape.

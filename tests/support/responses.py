@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from scripts.stack import DEMO_PORTAL
+from devstack.project import DEMO_PORTAL
 
 RESPONSES_FILE = Path(__file__).resolve().parents[2] / "bot" / "domain" / "generated_responses.yml"
 
