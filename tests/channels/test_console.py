@@ -8,8 +8,7 @@ import json
 import re
 import sqlite3
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,6 +18,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect as ws_connect
 
 from channels import insights
+from tests.support.widget import WidgetClient
 
 # Rasa 3.6's SQLTrackerStore table, as Rasa creates it (rasa/core/tracker_store.py, SQLEvent).
 RASA_EVENTS_DDL = """
@@ -168,59 +168,11 @@ ADMIN = {"username": "admin", "password": "admin-demo-pass"}
 OLENA_PESEL = "85070312345"
 
 
-class WidgetUser:
-    """A person in the website widget, over its WebSocket (protocol: channels/web/routes.py)."""
-
-    def __init__(self, channels_url: str, language: str) -> None:
-        session = f"console-{uuid.uuid4().hex[:12]}"
-        self.conversation_id = f"web-{session}"
-        url = channels_url.replace("http", "ws", 1) + f"/widget/ws?session={session}&lang={language}"
-        self.socket = ws_connect(url, open_timeout=10)
-        self.socket.send(json.dumps({"type": "hello", "after": 0}))
-        self.messages: list[dict] = []
-        self.state = "bot"
-
-    def say(self, text: str) -> None:
-        self.socket.send(json.dumps({"type": "message", "text": text}))
-
-    def press(self, title: str, payload: str) -> None:
-        self.socket.send(json.dumps({"type": "button", "title": title, "payload": payload}))
-
-    def wait_for(self, wanted: Callable[[], bool], timeout: float = 60) -> None:
-        """Reads frames until `wanted()` holds for what arrived so far."""
-        deadline = time.monotonic() + timeout
-        while not wanted():
-            left = deadline - time.monotonic()
-            try:
-                frame = json.loads(self.socket.recv(timeout=max(left, 0)))
-            except TimeoutError:
-                pytest.fail(f"widget: not seen in {timeout} s; state {self.state}, got {self.messages}")
-            if frame["type"] == "messages":
-                self.messages.extend(frame["messages"])
-            elif frame["type"] == "state":
-                self.state = frame["state"]
-
-    def wait_for_message(self, author: str, after: int = 0, timeout: float = 60) -> dict:
-        def found() -> dict | None:
-            return next((m for m in self.messages if m["author"] == author and m["id"] > after), None)
-
-        self.wait_for(lambda: found() is not None, timeout)
-        return found()
-
-    def last_id(self) -> int:
-        return max((m["id"] for m in self.messages), default=0)
-
-    def close(self) -> None:
-        self.socket.close()
-
-
-def hand_off(stack) -> WidgetUser:
+def hand_off(stack) -> WidgetClient:
     """A Ukrainian widget user who asked for a person: the bot opened a ticket and went silent."""
-    user = WidgetUser(stack.ports.channels_url, "uk")
+    user = WidgetClient(stack.ports.channels_url, "uk")
     user.say("Привіт")
-    user.wait_for_message("bot")
-    user.say("хочу поговорити з людиною")
-    user.wait_for(lambda: user.state == "handoff")
+    user.hand_off("хочу поговорити з людиною")
     return user
 
 
@@ -230,7 +182,7 @@ def open_ticket_of(stack, conversation_id: str) -> int:
 
 
 @pytest.fixture
-def handed_off(stack) -> Iterator[tuple[WidgetUser, int]]:
+def handed_off(stack) -> Iterator[tuple[WidgetClient, int]]:
     """A widget user handed off to the helpdesk, and their ticket; handed back afterwards, so that
     no test leaves entries in the queue."""
     user = hand_off(stack)
@@ -446,7 +398,7 @@ def test_staff_answer_hand_back_look_up_and_see_failures_in_a_real_browser(stack
         expect(transcript).to_contain_text("хочу поговорити з людиною")
 
         # What the person writes now appears without a reload, as text, never as markup.
-        user.say("<b>терміново</b> не можу увійти в IKP")
+        user.say("<b>терміново</b> не можу увійти в IKP", wait=False)
         expect(transcript).to_contain_text("<b>терміново</b> не можу увійти в IKP")
         assert transcript.locator("b").count() == 0
 
@@ -463,7 +415,7 @@ def test_staff_answer_hand_back_look_up_and_see_failures_in_a_real_browser(stack
         # Handed back: the widget hears it, the queue drops the ticket, and the bot answers again.
         before = user.last_id()
         page.get_by_role("button", name="Oddaj botowi").click()
-        user.wait_for(lambda: user.state == "bot")
+        user.wait_until(lambda: user.state == "bot", what="the hand-back")
         user.wait_for_message("system", after=before)
         expect(page.locator("#conversation-closed")).to_be_visible()
         expect(page.locator("#reply-form")).to_be_hidden()
@@ -496,7 +448,7 @@ def test_staff_answer_hand_back_look_up_and_see_failures_in_a_real_browser(stack
         # The failures page lists what the bot did not understand, with personal data masked. The
         # model reads any message with a valid PESEL as `inform` (a message that gives a value), so
         # the PESEL one is not a failure, and must not show up unmasked either.
-        stranger = WidgetUser(base, "pl")
+        stranger = WidgetClient(base, "pl")
         for text in (
             "mój pesel 85070312345 xyzzy qwerty",
             "xyzzy qwerty",

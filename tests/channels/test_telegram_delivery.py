@@ -15,7 +15,7 @@ from channels.store import Store
 from channels.telegram import handlers
 from channels.telegram.delivery import TelegramDeliverer
 from channels.telegram.runner import build_application
-from fake_bot_api import FakeBot, FakeBotApi
+from tests.support.telegram_api import FakeBot, FakeBotApi
 
 CHAT = 424242
 

@@ -11,8 +11,8 @@ import pytest
 from channels.store import Store
 from channels.texts import LANGUAGES, notice, telegram_commands
 from common.db import make_engine, make_session_factory
-from fake_bot_api import wait_for
-from telegram_helpers import Chat, response
+from tests.support.telegram_chat import Chat, response
+from tests.support.waiting import wait_for
 
 SERVICE = {"X-Service-Token": "dev-service-token"}
 

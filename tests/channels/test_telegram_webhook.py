@@ -10,8 +10,9 @@ import pytest
 from channels.store import Store
 from common.db import make_engine, make_session_factory
 from devstack.project import RASA_TOKEN
-from fake_bot_api import FakeBot, wait_for
-from telegram_helpers import Chat, channel_service, response
+from tests.support.telegram_api import FakeBot
+from tests.support.telegram_chat import Chat, channel_service, response
+from tests.support.waiting import wait_for
 
 TOKEN = "7000000002:webhook-token"
 SECRET = "webhook-secret_0123456789"
