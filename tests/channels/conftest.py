@@ -9,11 +9,10 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from channels.app import _MIGRATION_LOCK_ID, MIGRATIONS
 from channels.store import Store
-from common.db import make_engine, make_session_factory, upgrade_with_alembic
 from devstack import LocalStack
 from tests.support.stack import stack_for_tests, telegram_env
+from tests.support.store import migrated_store
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -40,7 +39,5 @@ def chromium() -> Iterator[Browser]:
 @pytest.fixture
 def store(tmp_path) -> Iterator[Store]:
     """The channel service's store on a database of the test's own."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'channels.db'}")
-    upgrade_with_alembic(engine, MIGRATIONS, _MIGRATION_LOCK_ID)
-    yield Store(make_session_factory(engine))
-    engine.dispose()
+    with migrated_store(f"sqlite:///{tmp_path / 'channels.db'}") as store:
+        yield store

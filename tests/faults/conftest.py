@@ -19,12 +19,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from channels.app import _MIGRATION_LOCK_ID, MIGRATIONS
 from channels.store import Store
-from common.db import make_engine, make_session_factory, upgrade_with_alembic
+from common.db import make_engine
 from common.dev import REPO_ROOT
 from devstack import LocalStack, Ports, free_port
 from tests.support.stack import stack_for_tests, telegram_env
+from tests.support.store import migrated_store
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.widget import WidgetClient
 
@@ -96,10 +96,8 @@ def stack(
 @pytest.fixture(scope="session")
 def store(postgres_url, stack) -> Iterator[Store]:
     """The channel service's database, read directly (not through the proxy a test may cut)."""
-    engine = make_engine(postgres_url)
-    upgrade_with_alembic(engine, MIGRATIONS, _MIGRATION_LOCK_ID)
-    yield Store(make_session_factory(engine))
-    engine.dispose()
+    with migrated_store(postgres_url) as store:
+        yield store
 
 
 @pytest.fixture
