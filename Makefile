@@ -17,7 +17,7 @@ RASA_INPUTS := $(shell find bot/config.yml bot/domain bot/data bot/components -t
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: print-pythons help setup constraints run train generate check-knowledge validate check coverage typecheck lint-js hooks test test-unit test-backend test-backend-sqlite test-actions test-components test-stories test-e2e test-dialogues test-channels test-hostile test-privacy test-faults scale-test chat eval eval-ablation eval-dev bench soak lint format clean
+.PHONY: print-pythons help setup constraints run train generate check-knowledge validate check coverage typecheck lint-js hooks test test-unit test-backend test-backend-sqlite test-timing test-actions test-components test-stories test-e2e test-dialogues test-channels test-hostile test-privacy test-faults scale-test chat eval eval-ablation eval-dev bench soak lint format clean
 
 help:
 	@echo "Start and try:"
@@ -34,6 +34,7 @@ help:
 	@echo "  make test-unit      tests/unit (the channel service's core against an in-memory Rasa among them)"
 	@echo "  make test-backend   the backend's suite on SQLite, then on PostgreSQL (apt-get when missing)"
 	@echo "  make test-backend-sqlite  the backend's suite on SQLite only"
+	@echo "  make test-timing    the tests marked timing (wall-clock comparisons), alone and serially"
 	@echo "  make test-actions   the account actions against a real backend"
 	@echo "  make test-components  the custom NLU components and rasa_server.py, in the Rasa environment"
 	@echo "  make test-stories   rasa test core on tests/stories"
@@ -110,7 +111,7 @@ chat: setup train
 validate: $(RASA_VENV)/.installed
 	cd bot && $(RASA) data validate --domain domain --data data --config config.yml
 
-test: setup check-knowledge lint validate test-unit test-backend test-actions test-components train test-stories test-e2e test-dialogues test-channels test-hostile test-privacy test-faults
+test: setup check-knowledge lint validate test-unit test-backend test-timing test-actions test-components train test-stories test-e2e test-dialogues test-channels test-hostile test-privacy test-faults
 
 # The fast loop before a commit: no model, no Rasa server, no apt-get (`make test` runs everything).
 # The channel service's core is in it against an in-memory Rasa (tests/unit/test_conversations.py).
@@ -129,12 +130,17 @@ test-unit: $(VENV)/.installed
 	$(PY) -m pytest $(COV_ARGS) tests/unit
 
 test-backend-sqlite: $(VENV)/.installed
-	$(PY) -m pytest $(COV_ARGS) tests/backend
+	$(PY) -m pytest $(COV_ARGS) -m "not timing" tests/backend
 
 # The backend's suite runs on SQLite, then on PostgreSQL (installed and started by
 # scripts/ci_postgres.sh with apt-get when missing; needs root or sudo).
 test-backend: test-backend-sqlite
-	TEST_DATABASE_URL="$$(scripts/ci_postgres.sh)" $(PY) -m pytest tests/backend
+	TEST_DATABASE_URL="$$(scripts/ci_postgres.sh)" $(PY) -m pytest -m "not timing" tests/backend
+
+# Tests that compare wall-clock durations (pyproject.toml's `timing` marker): on their own, one
+# after the other, after the other suites, so that nothing else of the run competes for the cores.
+test-timing: $(VENV)/.installed
+	$(PY) -m pytest -m timing --ignore=tests/components tests
 
 test-actions: $(VENV)/.installed
 	$(PY) -m pytest $(COV_ARGS) tests/actions
@@ -159,8 +165,6 @@ test-channels: setup $(MODEL)
 	scripts/install_chromium.sh
 	$(PY) -m pytest tests/channels
 
-# Scale-out on real parts (deploy/README.md): PostgreSQL, Redis and nginx (installed with apt-get
-# when missing, run on ports 6000-6099), many conversations at once, every tracker checked after.
 # Hostile and bad input on every channel (forged commands, floods, binary, injections) and a
 # schemathesis run of the channel service's API.
 test-hostile: setup $(MODEL)
@@ -175,6 +179,8 @@ test-privacy: setup $(MODEL)
 test-faults: setup $(MODEL)
 	FAULTS_DATABASE_URL="$$(PG_TEST_DB=onboarding_faults scripts/ci_postgres.sh)" $(PY) -m pytest tests/faults
 
+# Scale-out on real parts (deploy/README.md): PostgreSQL, Redis and nginx (installed with apt-get
+# when missing, run on free ports), many conversations at once, every tracker checked after.
 scale-test: setup $(MODEL)
 	$(PY) -m deploy.scale
 

@@ -194,8 +194,9 @@ class FakeBot:
         markup = params.get("reply_markup")
         _check_markup(markup)
         with self._lock:
-            message = {
-                "message_id": next(self._ids),
+            message_id = next(self._ids)
+            message: dict[str, Any] = {
+                "message_id": message_id,
                 "date": int(time.time()),
                 "chat": {"id": chat_id, "type": "private"},
                 "from": self.me(),
@@ -203,7 +204,7 @@ class FakeBot:
             }
             if markup:
                 message["reply_markup"] = markup
-            self._messages[(chat_id, message["message_id"])] = message
+            self._messages[(chat_id, message_id)] = message
             return message
 
     def _api_sendchataction(self, params: dict[str, Any]) -> Any:
