@@ -191,15 +191,15 @@ class ConversationService:
         self, conversation: Conversation, message: Message, language_hint: str | None
     ) -> list[Message]:
         """Answers one waiting message; raises RasaUnavailable while the bot cannot, and it waits on."""
-        rasa_input = self._pending.inputs.get(message.id)
+        rasa_input = self._pending.input_of(message.id)
         replies = None
-        if rasa_input is None or message.id in self._pending.sent:
+        if rasa_input is None or self._pending.was_sent(message.id):
             # Rasa may have handled it already (a restart of this service mid-turn, an error).
             replies = replies_in_tracker(await self.rasa.tracker_events(conversation.id), message.id)
             if replies is None and rasa_input is None:
                 self._pending.forget(message.id)
                 return await self._notify(conversation, "send_again", answers=message.id)
-            if replies is None and message.id in self._pending.unsure:
+            if replies is None and self._pending.is_unsure(message.id):
                 # Rasa may still be working on it: sending it again would make it a second turn.
                 raise RasaUnavailable("a timed-out message is not in the tracker (yet)")
         if replies is None:
@@ -211,12 +211,12 @@ class ConversationService:
                 "language": language_hint or conversation.language,
                 MESSAGE_ID: message.id,
             }
-            self._pending.sent.add(message.id)
+            self._pending.mark_sent(message.id)
             try:
                 replies = await self.rasa.send(conversation.id, rasa_input, metadata)
             except RasaUnavailable as error:
                 if error.may_be_processing:
-                    self._pending.unsure.add(message.id)
+                    self._pending.mark_unsure(message.id)
                 raise
         self._pending.forget(message.id)
         items, handoff = _read_replies(replies)
@@ -285,9 +285,7 @@ class ConversationService:
     async def _conversation_of(self, ticket_id: int) -> Conversation:
         conversation = await asyncio.to_thread(self.store.conversation_of_ticket, ticket_id)
         if conversation is None:
-            raise BackendError(
-                404, "conversation_not_found", "No conversation is handed off with this ticket."
-            )
+            raise NotHandedOff(ticket_id)
         return conversation
 
     async def _record_in_tracker(self, call: Awaitable[None]) -> None:
@@ -295,6 +293,14 @@ class ConversationService:
             await call
         except RasaUnavailable as error:
             logger.warning("tracker not updated: %s", error)
+
+
+class NotHandedOff(LookupError):
+    """No conversation of this service is handed off with the ticket (a lookup here, not the backend's)."""
+
+    def __init__(self, ticket_id: int) -> None:
+        super().__init__(f"ticket {ticket_id}: no conversation is handed off with it")
+        self.ticket_id = ticket_id
 
 
 Handoff = tuple[int, str]  # the ticket's id, the conversation's language
