@@ -17,7 +17,7 @@ RASA_INPUTS := $(shell find bot/config.yml bot/domain bot/data bot/components -t
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: print-pythons help setup constraints run train generate check-knowledge validate check coverage typecheck lint-js hooks test test-unit test-backend test-backend-sqlite test-actions test-components test-stories test-e2e test-dialogues test-channels test-hostile test-privacy test-faults scale-test chat eval eval-ablation eval-dev learn bench soak lint format clean
+.PHONY: print-pythons help setup constraints run train generate check-knowledge validate check coverage typecheck lint-js hooks test test-unit test-backend test-backend-sqlite test-timing test-actions test-components test-stories test-e2e test-dialogues test-channels test-hostile test-privacy test-faults scale-test chat eval eval-ablation eval-dev learn bench soak lint format clean
 
 help:
 	@echo "Start and try:"
@@ -34,6 +34,7 @@ help:
 	@echo "  make test-unit      tests/unit (the channel service's core against an in-memory Rasa among them)"
 	@echo "  make test-backend   the backend's suite on SQLite, then on PostgreSQL (apt-get when missing)"
 	@echo "  make test-backend-sqlite  the backend's suite on SQLite only"
+	@echo "  make test-timing    the tests marked timing (wall-clock comparisons), alone and serially"
 	@echo "  make test-actions   the account actions against a real backend"
 	@echo "  make test-components  the custom NLU components and rasa_server.py, in the Rasa environment"
 	@echo "  make test-stories   rasa test core on tests/stories"
@@ -105,15 +106,15 @@ $(MODEL): $(RASA_VENV)/.installed $(RASA_INPUTS)
 	cd bot && $(RASA) train --domain domain --data data --config config.yml --out models --fixed-model-name current
 
 run: setup train
-	$(PY) -m scripts.stack serve
+	$(PY) -m devstack serve
 
 chat: setup train
-	$(PY) -m scripts.stack chat
+	$(PY) -m devstack chat
 
 validate: $(RASA_VENV)/.installed
 	cd bot && $(RASA) data validate --domain domain --data data --config config.yml
 
-test: setup check-knowledge lint validate test-unit test-backend test-actions test-components train test-stories test-e2e test-dialogues test-channels test-hostile test-privacy test-faults
+test: setup check-knowledge lint validate test-unit test-backend test-timing test-actions test-components train test-stories test-e2e test-dialogues test-channels test-hostile test-privacy test-faults
 
 # The fast loop before a commit: no model, no Rasa server, no apt-get (`make test` runs everything).
 # The channel service's core is in it against an in-memory Rasa (tests/unit/test_conversations.py).
@@ -132,12 +133,17 @@ test-unit: $(VENV)/.installed
 	$(PY) -m pytest $(COV_ARGS) tests/unit
 
 test-backend-sqlite: $(VENV)/.installed
-	$(PY) -m pytest $(COV_ARGS) tests/backend
+	$(PY) -m pytest $(COV_ARGS) -m "not timing" tests/backend
 
 # The backend's suite runs on SQLite, then on PostgreSQL (installed and started by
 # scripts/ci_postgres.sh with apt-get when missing; needs root or sudo).
 test-backend: test-backend-sqlite
-	TEST_DATABASE_URL="$$(scripts/ci_postgres.sh)" $(PY) -m pytest tests/backend
+	TEST_DATABASE_URL="$$(scripts/ci_postgres.sh)" $(PY) -m pytest -m "not timing" tests/backend
+
+# Tests that compare wall-clock durations (pyproject.toml's `timing` marker): on their own, one
+# after the other, after the other suites, so that nothing else of the run competes for the cores.
+test-timing: $(VENV)/.installed
+	$(PY) -m pytest -m timing --ignore=tests/components tests
 
 test-actions: $(VENV)/.installed
 	$(PY) -m pytest $(COV_ARGS) tests/actions
@@ -163,8 +169,6 @@ test-channels: setup $(MODEL) node_modules/.installed
 	scripts/install_chromium.sh
 	$(PY) -m pytest tests/channels
 
-# Scale-out on real parts (deploy/README.md): PostgreSQL, Redis and nginx (installed with apt-get
-# when missing, run on ports 6000-6099), many conversations at once, every tracker checked after.
 # Hostile and bad input on every channel (forged commands, floods, binary, injections) and a
 # schemathesis run of the channel service's API.
 test-hostile: setup $(MODEL)
@@ -179,6 +183,8 @@ test-privacy: setup $(MODEL)
 test-faults: setup $(MODEL)
 	FAULTS_DATABASE_URL="$$(PG_TEST_DB=onboarding_faults scripts/ci_postgres.sh)" $(PY) -m pytest tests/faults
 
+# Scale-out on real parts (deploy/README.md): PostgreSQL, Redis and nginx (installed with apt-get
+# when missing, run on free ports), many conversations at once, every tracker checked after.
 scale-test: setup $(MODEL)
 	$(PY) -m deploy.scale
 
@@ -214,7 +220,7 @@ soak: train
 
 # mypy twice: strict on 3.11 for the files pyproject.toml names (backend, channels, common, the
 # action server), then bot/'s Rasa code on the Python it runs on (Rasa itself untyped: ignored).
-BOT_RASA_CODE := bot/components bot/rasa_server.py bot/masking_tracker_store.py
+BOT_RASA_CODE := bot/components bot/rasa_server.py bot/masking_tracker_store.py bot/tracker_admin.py
 lint: $(VENV)/.installed lint-js typecheck
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

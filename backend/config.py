@@ -1,11 +1,11 @@
 """Settings from the environment (names are the upper-case field names, e.g. DATABASE_URL)."""
 
-from pathlib import Path
 from typing import Self
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from common.dev import BACKEND_PORT, sqlite_url
 from common.environment import (
     DEV_SECRET_KEY,
     DEV_SERVICE_TOKEN,
@@ -14,8 +14,7 @@ from common.environment import (
     refuse_in_production,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-__all__ = ["DEV_SECRET_KEY", "DEV_SERVICE_TOKEN", "REPO_ROOT", "Settings"]
+__all__ = ["DEV_SECRET_KEY", "DEV_SERVICE_TOKEN", "Settings"]
 
 
 class Settings(BaseSettings):
@@ -23,12 +22,12 @@ class Settings(BaseSettings):
 
     # production: the development token, key and mailbox are refused (common/environment.py).
     app_env: AppEnv = "development"
-    database_url: str = f"sqlite:///{REPO_ROOT / 'build' / 'backend.db'}"
+    database_url: str = sqlite_url("backend.db")
     backend_service_token: str = DEV_SERVICE_TOKEN
     # Signs person and staff tokens and keys the HMACs of codes and rate-limit keys.
     backend_secret_key: str = DEV_SECRET_KEY
     backend_host: str = "127.0.0.1"
-    backend_port: int = 8001
+    backend_port: int = BACKEND_PORT
     backend_log_level: str = "info"
     # The delivery worker runs inside the API process unless it runs on its own (python -m backend.worker).
     backend_run_worker: bool = True

@@ -1,5 +1,6 @@
 """Request-scoped dependencies shared by the routers: settings, database session, clock, client address."""
 
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -7,12 +8,17 @@ from sqlalchemy.orm import Session
 
 from backend.clock import Clock, get_clock
 from backend.config import Settings
-from common.db import get_session
 
 
 def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request; handlers commit explicitly, anything uncommitted is rolled back."""
+    with request.app.state.session_factory() as session:
+        yield session
 
 
 def get_client_ip(request: Request) -> str:

@@ -26,7 +26,9 @@ from pathlib import Path
 
 from bench import load, models, report, servers
 from bench.memory import Sampler
-from scripts.stack import RASA_PYTHON
+from devstack.project import RASA_PYTHON
+from evaluation import models as evaluation
+from evaluation.models import BOT, PROJECT_MODEL
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT / "build" / "eval"
@@ -52,9 +54,9 @@ def floor(stock_model: Path) -> dict:
     """bench/floor.py in the Rasa environment, each model in a process of its own (what loading
     it adds to the memory is then the model's, not the libraries' a first model loaded)."""
     figures = {}
-    for name, model in (("project", models.PROJECT_MODEL), ("stock", stock_model)):
+    for name, model in (("project", PROJECT_MODEL), ("stock", stock_model)):
         command = [RASA_PYTHON, str(ROOT / "bench" / "floor.py"), f"{name}={model}"]
-        done = subprocess.run(command, cwd=models.BOT, capture_output=True, text=True, timeout=1200)
+        done = subprocess.run(command, cwd=BOT, capture_output=True, text=True, timeout=1200)
         if done.returncode != 0:
             raise RuntimeError(f"bench/floor.py failed:\n{done.stderr[-3000:]}")
         figures |= json.loads(done.stdout.strip().splitlines()[-1])
@@ -94,10 +96,10 @@ def load_steps(running: servers.Servers, args: argparse.Namespace, folder: Path)
 
 
 def bench(args: argparse.Namespace) -> int:
-    if not models.PROJECT_MODEL.exists():
-        sys.exit(f"{models.PROJECT_MODEL} is missing: run `make train` first (make bench does)")
+    if not PROJECT_MODEL.exists():
+        sys.exit(f"{PROJECT_MODEL} is missing: run `make train` first (make bench does)")
     nlu = nlu_figures()
-    stock_model = models.stock_model(args.fresh)
+    stock_model = evaluation.stock_model(args.fresh)
     training = models.training(args.fresh)
     print("the floor: parse and prediction in-process…", flush=True)
     floor_figures = floor(stock_model)

@@ -12,7 +12,9 @@ and typing); "0" sends the next message as soon as the reply is there (to satura
 BENCH_SAMPLES names a file that gets every message's time, duration and outcome (one CSV line
 each): Locust's own figures are cumulative, a soak run plots percentiles over time from these.
 
-  locust -f bench/locustfile.py --headless --host http://127.0.0.1:7000 -u 10 -r 5 -t 30s WebUser
+  locust -f bench/locustfile.py --headless --host http://127.0.0.1:8000 -u 10 -r 5 -t 30s WebUser
+
+(against `make run`; python -m bench starts its own stack on free ports)
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ from typing import Literal, Self
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from backend.config import REPO_ROOT
 from channels.ratelimit import DEFAULT_BURST, DEFAULT_PER_MINUTE, DEFAULT_TRACKED
+from common.dev import ACTIONS_PORT, BACKEND_PORT, CHANNELS_PORT, RASA_PORT, local_url, sqlite_url
 from common.environment import DEV_SERVICE_TOKEN, AppEnv, dev_secrets, refuse_in_production
 
 
@@ -16,12 +16,12 @@ class Settings(BaseSettings):
     # production: the development service token is refused (common/environment.py).
     app_env: AppEnv = "development"
 
-    channels_database_url: str = f"sqlite:///{REPO_ROOT / 'build' / 'channels.db'}"
+    channels_database_url: str = sqlite_url("channels.db")
     channels_host: str = "127.0.0.1"
-    channels_port: int = 8000
+    channels_port: int = CHANNELS_PORT
     channels_log_level: str = "info"
     # The public address of the service, for the widget's <script> snippet and Telegram's webhook.
-    channels_public_url: str = "http://127.0.0.1:8000"
+    channels_public_url: str = local_url(CHANNELS_PORT)
 
     # Flood control per conversation: a burst of this many messages, then this many a minute; the
     # first message over gets a notice, the rest are not answered until the person slows down.
@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     # Conversations whose pace is remembered at most (memory stays bounded under any load).
     channels_rate_limit_tracked: int = DEFAULT_TRACKED
 
-    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_url: str = local_url(RASA_PORT)
     # When Rasa runs with --auth-token (RASA_TOKEN), its HTTP API (pause, resume, tracker
     # events) needs the same token; empty when Rasa is reachable on loopback only.
     rasa_token: str = ""
@@ -38,13 +38,13 @@ class Settings(BaseSettings):
     # The action server's address, for its health check: while it is down, messages are kept
     # and answered once it is back, not sent to a Rasa that would lose every custom action's
     # events. Empty: not checked.
-    actions_url: str = "http://127.0.0.1:5055"
+    actions_url: str = local_url(ACTIONS_PORT)
     # How often messages kept while Rasa or the action server was down are tried again.
     kept_retry_seconds: float = 3.0
     # Rasa's SQL tracker store, read (never written) for the console's page of failed messages.
-    rasa_tracker_db_url: str = f"sqlite:///{REPO_ROOT / 'build' / 'rasa-tracker.db'}"
+    rasa_tracker_db_url: str = sqlite_url("rasa-tracker.db")
 
-    backend_url: str = "http://127.0.0.1:8001"
+    backend_url: str = local_url(BACKEND_PORT)
     backend_service_token: str = DEV_SERVICE_TOKEN
 
     # How long conversations are kept (here, in Rasa's tracker store and the backend's closed

@@ -21,11 +21,11 @@ from typing import Any, Protocol
 from channels.hub import Hub
 from channels.intake import MENU_PAYLOADS, clean, is_command
 from channels.kept import MAX_TRIES, MESSAGE_ID, ORPHANED_AFTER, Pending, replies_in_tracker
+from channels.locks import KeyedLocks
 from channels.models import Author, Channel, Conversation, Message
 from channels.rasa_client import RasaApi, RasaUnavailable
 from channels.ratelimit import FloodGuard, Pace
 from channels.store import Items, Store, conversation_id
-from channels.telegram.locks import KeyedLocks
 from channels.texts import language_or_default, notice
 from common.backend_client import ApiError, BackendClient
 from common.pii import for_analytics
@@ -193,15 +193,15 @@ class ConversationService:
         self, conversation: Conversation, message: Message, language_hint: str | None
     ) -> list[Message]:
         """Answers one waiting message; raises RasaUnavailable while the bot cannot, and it waits on."""
-        rasa_input = self._pending.inputs.get(message.id)
+        rasa_input = self._pending.input_of(message.id)
         replies = None
-        if rasa_input is None or message.id in self._pending.sent:
+        if rasa_input is None or self._pending.was_sent(message.id):
             # Rasa may have handled it already (a restart of this service mid-turn, an error).
             replies = replies_in_tracker(await self.rasa.tracker_events(conversation.id), message.id)
             if replies is None and rasa_input is None:
                 self._pending.forget(message.id)
                 return await self._notify(conversation, "send_again", answers=message.id)
-            if replies is None and message.id in self._pending.unsure:
+            if replies is None and self._pending.is_unsure(message.id):
                 # Rasa may still be working on it: sending it again would make it a second turn.
                 raise RasaUnavailable("a timed-out message is not in the tracker (yet)")
         if replies is None:
@@ -213,12 +213,12 @@ class ConversationService:
                 "language": language_hint or conversation.language,
                 MESSAGE_ID: message.id,
             }
-            self._pending.sent.add(message.id)
+            self._pending.mark_sent(message.id)
             try:
                 replies = await self.rasa.send(conversation.id, rasa_input, metadata)
             except RasaUnavailable as error:
                 if error.may_be_processing:
-                    self._pending.unsure.add(message.id)
+                    self._pending.mark_unsure(message.id)
                 raise
         self._pending.forget(message.id)
         items, handoff = _read_replies(replies)
@@ -289,7 +289,7 @@ class ConversationService:
     async def _conversation_of(self, ticket_id: int) -> Conversation:
         conversation = await asyncio.to_thread(self.store.conversation_of_ticket, ticket_id)
         if conversation is None:
-            raise ApiError(404, "conversation_not_found", "No conversation is handed off with this ticket.")
+            raise NotHandedOff(ticket_id)
         return conversation
 
     async def _record_in_tracker(self, call: Awaitable[None]) -> None:
@@ -297,6 +297,14 @@ class ConversationService:
             await call
         except RasaUnavailable as error:
             logger.warning("tracker not updated: %s", error)
+
+
+class NotHandedOff(LookupError):
+    """No conversation of this service is handed off with the ticket (a lookup here, not the backend's)."""
+
+    def __init__(self, ticket_id: int) -> None:
+        super().__init__(f"ticket {ticket_id}: no conversation is handed off with it")
+        self.ticket_id = ticket_id
 
 
 Handoff = tuple[int, str]  # the ticket's id, the conversation's language

@@ -1,7 +1,7 @@
 """What the bot fails on, for the console's page: user messages in Rasa's SQL tracker store that
 ended in a fallback or out-of-scope intent, or that the model was not sure about.
 
-Rasa owns the store (SQLTrackerStore, table `events`); this module only reads it, and never
+Rasa owns the store (SQLTrackerStore, table `events`); bot/tracker_admin.py reads it, and never
 creates it: when Rasa has not written anything yet the answer is an empty list. The texts are
 raw in Rasa's store, so they are masked (PESEL, e-mail, phone) before they leave this module.
 """
@@ -12,19 +12,9 @@ import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    Engine,
-    create_engine,
-    inspect,
-    select,
-)
-from sqlalchemy.engine import make_url
-
-from channels.rasa_events import events
+from bot import tracker_admin
 from channels.texts import LANGUAGES
 from common.logs import mask
 
@@ -67,19 +57,7 @@ def failures(
 ) -> list[Failure]:
     """Failed user messages grouped by masked, normalised text and language; most frequent first.
     Groups in `skip` (text, language), those staff have labelled, are left out."""
-    engine = _reader(tracker_url)
-    if engine is None:
-        return []
-    query = (
-        select(events.c.timestamp, events.c.data)
-        .where(events.c.type_name == "user")
-        .order_by(events.c.id.desc())
-        .limit(scan_limit)
-    )
-    with engine.connect() as connection:
-        if not inspect(connection).has_table(events.name):
-            return []
-        rows = connection.execute(query).all()
+    rows = tracker_admin.user_events(tracker_url, scan_limit)
     groups: dict[tuple[str, str | None], Failure] = {}
     # Newest first: the first occurrence of a group gives its last-seen time and latest reading.
     for timestamp, data in rows:
@@ -138,22 +116,3 @@ def _language(event: dict[str, Any], parse: dict[str, Any]) -> str | None:
             return str(entity["value"])
     hint = (event.get("metadata") or parse.get("metadata") or {}).get("language")
     return str(hint) if hint in LANGUAGES else None
-
-
-def _reader(url: str) -> Engine | None:
-    """A read-only engine on the tracker store; None while its SQLite file does not exist (opening
-    it would create an empty file in Rasa's place)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        # Other databases: read-only by the grants of the configured user.
-        return _engine(url)
-    if not parsed.database or not Path(parsed.database).is_file():
-        return None
-    return _engine(f"sqlite:///file:{Path(parsed.database).resolve()}?mode=ro&uri=true")
-
-
-@cache
-def _engine(url: str) -> Engine:
-    # Requests read from worker threads, so a pooled SQLite connection may move between threads.
-    connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args)

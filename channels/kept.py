@@ -40,30 +40,48 @@ class Pending:
     """What this process knows of the messages that wait for the bot."""
 
     orphaned_after: float = ORPHANED_AFTER
-    inputs: dict[int, str] = field(default_factory=dict)  # message id → what Rasa is to get
-    sent: set[int] = field(default_factory=set)  # sent to Rasa: the tracker is read before a resend
+    _inputs: dict[int, str] = field(default_factory=dict)  # message id → what Rasa is to get
+    _sent: set[int] = field(default_factory=set)  # sent to Rasa: the tracker is read before a resend
     # Timed out: Rasa may still be answering. Never sent again; answered from the tracker, or
     # given up after MAX_TRIES rounds (the person is told to try again).
-    unsure: set[int] = field(default_factory=set)
-    failures: dict[int, int] = field(default_factory=dict)  # message id → failed tries, Rasa ready
+    _unsure: set[int] = field(default_factory=set)
+    _failures: dict[int, int] = field(default_factory=dict)  # message id → failed tries, Rasa ready
 
     def keep(self, message_id: int, rasa_input: str) -> None:
-        self.inputs[message_id] = rasa_input
+        self._inputs[message_id] = rasa_input
+
+    def input_of(self, message_id: int) -> str | None:
+        """What Rasa is to get for the message; None when this process never had it (a restart)."""
+        return self._inputs.get(message_id)
+
+    def mark_sent(self, message_id: int) -> None:
+        self._sent.add(message_id)
+
+    def was_sent(self, message_id: int) -> bool:
+        """Sent to Rasa before: its tracker is read before the message could go again."""
+        return message_id in self._sent
+
+    def mark_unsure(self, message_id: int) -> None:
+        self._unsure.add(message_id)
+
+    def is_unsure(self, message_id: int) -> bool:
+        """Timed out while Rasa may still be answering it."""
+        return message_id in self._unsure
 
     def ours_or_orphaned(self, message: Message) -> bool:
         """Whether this process is to answer the message: it took it, or nobody has for long."""
         age = (utc_now() - message.created_at).total_seconds()
-        return message.id in self.inputs or age > self.orphaned_after
+        return message.id in self._inputs or age > self.orphaned_after
 
     def count_failure(self, message_id: int) -> int:
-        self.failures[message_id] = self.failures.get(message_id, 0) + 1
-        return self.failures[message_id]
+        self._failures[message_id] = self._failures.get(message_id, 0) + 1
+        return self._failures[message_id]
 
     def forget(self, message_id: int) -> None:
-        self.inputs.pop(message_id, None)
-        self.sent.discard(message_id)
-        self.unsure.discard(message_id)
-        self.failures.pop(message_id, None)
+        self._inputs.pop(message_id, None)
+        self._sent.discard(message_id)
+        self._unsure.discard(message_id)
+        self._failures.pop(message_id, None)
 
 
 def replies_in_tracker(events: list[dict[str, Any]], message_id: int) -> list[dict[str, Any]] | None:

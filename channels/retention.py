@@ -18,7 +18,7 @@ import sys
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
-from channels import tracker_deletion
+from bot import tracker_admin
 from channels.config import Settings
 from channels.store import Store
 from common.backend_client import ApiError, BackendClient
@@ -48,7 +48,7 @@ async def forget(
     tickets = await backend.forget_conversation(conversation_id, staff_token)
     existed = await asyncio.to_thread(store.conversation, conversation_id) is not None
     messages = await asyncio.to_thread(store.forget, conversation_id)
-    events = await asyncio.to_thread(tracker_deletion.forget, tracker_url, conversation_id)
+    events = await asyncio.to_thread(tracker_admin.forget, tracker_url, conversation_id)
     return Deleted(messages, int(existed), events, tickets)
 
 
@@ -57,7 +57,7 @@ async def purge(store: Store, tracker_url: str, backend: BackendClient, before: 
     empty, and the tickets closed before it."""
     tickets = await backend.purge_tickets(before)
     messages, conversations = await asyncio.to_thread(store.purge, before)
-    events = await asyncio.to_thread(tracker_deletion.purge, tracker_url, before)
+    events = await asyncio.to_thread(tracker_admin.purge, tracker_url, before)
     return Deleted(messages, conversations, events, tickets)
 
 

@@ -3,13 +3,12 @@
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from fastapi import Request
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import CursorResult, Result, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -54,12 +53,6 @@ def affected_rows(result: Result[Any]) -> int:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
-
-
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; handlers commit explicitly, anything uncommitted is rolled back."""
-    with request.app.state.session_factory() as session:
-        yield session
 
 
 def upgrade_with_alembic(engine: Engine, script_location: Path, lock_id: int) -> None:

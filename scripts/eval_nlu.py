@@ -2,7 +2,7 @@
 
 Run from bot/ with the Rasa environment (`make eval`, after `make train`). Scores the project's
 model (bot/models/current.tar.gz) and the stock pipeline's model (trained on the same data and
-kept for `make bench`, bench/models.py) on tests/nlu/heldout_*.yml and prints intent accuracy
+kept for `make bench`, evaluation/models.py) on tests/nlu/heldout_*.yml and prints intent accuracy
 and macro-F1 per language and per style, side by side; writes the figures to
 build/eval/report.json.
 
@@ -35,8 +35,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-# The custom components are imported as `components.*`, as Rasa does from bot/; the stock model
-# is bench's.
+# The custom components are imported as `components.*`, as Rasa does from bot/; the models
+# (the project's, the stock pipeline's) are evaluation/models.py's, which the benchmark shares.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bot"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 logging.disable(logging.WARNING)
@@ -49,8 +49,8 @@ from rasa.utils.log_utils import configure_structlog  # noqa: E402
 from scipy.stats import binomtest  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
 
-from bench import models  # noqa: E402
 from common.languages import LANGUAGES  # noqa: E402
+from evaluation import models  # noqa: E402
 
 # Rasa's structured log is unconfigured outside its CLI: it would print each parse at debug level.
 configure_structlog(logging.WARNING)

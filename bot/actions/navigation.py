@@ -76,10 +76,6 @@ class Guides:
     def load(cls, path: Path = GUIDES_FILE, offers: bool = True) -> Guides:
         return cls(json.loads(path.read_text(encoding="utf-8")), offers)
 
-    @property
-    def task_intents(self) -> list[str]:
-        return list(self._start)
-
     def steps(self, guide: str) -> list[dict[str, Any]]:
         return self._guides[guide]["steps"]
 

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
+from channels.conversations import NotHandedOff
 from channels.rasa_client import RasaUnavailable
 from common.backend_client import ApiError
 
@@ -98,6 +99,10 @@ def _answer(error: Exception) -> JSONResponse:
         if error.code == "backend_unavailable":
             message = "The account backend is not answering. Please try again in a moment."
         response = error_response(error.status, error.code, message)
+    elif isinstance(error, NotHandedOff):
+        response = error_response(
+            404, "conversation_not_found", "No conversation is handed off with this ticket."
+        )
     elif isinstance(error, RasaUnavailable):
         message = "The bot is not answering, so the conversation stays with the helpdesk. Try again later."
         response = error_response(503, "bot_unavailable", message)
@@ -120,7 +125,13 @@ class ConsoleRoute(APIRoute):
         async def guarded(request: Request) -> Response:
             try:
                 response = await handle(request)
-            except (ConsoleError, ApiError, RasaUnavailable, RequestValidationError) as error:
+            except (
+                ConsoleError,
+                ApiError,
+                NotHandedOff,
+                RasaUnavailable,
+                RequestValidationError,
+            ) as error:
                 return _answer(error)
             except HTTPException as error:
                 # FastAPI's own 400 for a body it cannot decode at all (not UTF-8), in the same shape.

@@ -17,10 +17,10 @@ import logging
 from telegram import Bot, LinkPreviewOptions
 from telegram.error import BadRequest, Forbidden, TelegramError
 
+from channels.locks import KeyedLocks
 from channels.models import Conversation, Message
 from channels.store import Store
 from channels.telegram.keyboards import CHANNEL, keyboard
-from channels.telegram.locks import KeyedLocks
 from channels.telegram.splitting import split_text
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,8 @@ class TelegramDeliverer:
         self._senders = KeyedLocks()
         # Set once the bot is initialized: before that, python-telegram-bot cannot send anything.
         self.ready = asyncio.Event()
+        # Retry rounds finished (GET /telegram/status): a test waits for one instead of a time.
+        self.rounds = 0
 
     async def deliver(self, conversation: Conversation, messages: list[Message]) -> None:
         """Send the conversation's undelivered messages, oldest first: the new `messages` and any
@@ -58,6 +60,7 @@ class TelegramDeliverer:
                 except Exception:
                     # The loop must outlive a database hiccup; the next round tries again.
                     logger.exception("retrying undelivered Telegram messages failed")
+                self.rounds += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self._retry_seconds)
 

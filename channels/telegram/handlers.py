@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any, TypeAlias
 
 from telegram import Bot, Update, User
@@ -28,8 +28,8 @@ from telegram.ext import (
 )
 
 from channels.conversations import ConversationService
+from channels.locks import KeyedLocks
 from channels.telegram.keyboards import CHANNEL, find_button
-from channels.telegram.locks import KeyedLocks
 from channels.texts import language_or_default, notice
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ UNKNOWN_COMMAND = "/help"
 TYPING_REFRESH_SECONDS = 4.0
 
 Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+Sleep = Callable[[float], Awaitable[None]]
 # The application runner.build_application makes: PTB's default context, a rate-limited bot
 # (AIORateLimiter's per-call argument is its retry count, an int).
 BotApplication: TypeAlias = Application[
@@ -64,17 +65,34 @@ class Handlers:
         self._service = service
         # One message of a chat at a time, in the order they came: Rasa must see them in order.
         self._chats = KeyedLocks()
+        # Updates taken up and finished (counts only, GET /telegram/status): what a test waits
+        # for before it checks that nothing more happened.
+        self.updates_handled = 0
+        self.updates_in_progress = 0
 
     def register(self, application: BotApplication) -> None:
         # The bot talks about personal documents (PESEL, passwords): private chats only, never groups.
         private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+        counted = self._counted
         for command, payload in COMMANDS.items():
-            application.add_handler(CommandHandler(command, self._command(payload), filters=private))
-        application.add_handler(MessageHandler(private & filters.COMMAND, self._command(UNKNOWN_COMMAND)))
-        application.add_handler(MessageHandler(private & filters.TEXT, self._text))
-        application.add_handler(MessageHandler(private & ~filters.TEXT, self._not_text))
-        application.add_handler(CallbackQueryHandler(self._button))
+            application.add_handler(CommandHandler(command, counted(self._command(payload)), filters=private))
+        unknown = counted(self._command(UNKNOWN_COMMAND))
+        application.add_handler(MessageHandler(private & filters.COMMAND, unknown))
+        application.add_handler(MessageHandler(private & filters.TEXT, counted(self._text)))
+        application.add_handler(MessageHandler(private & ~filters.TEXT, counted(self._not_text)))
+        application.add_handler(CallbackQueryHandler(counted(self._button)))
         application.add_error_handler(self._error)
+
+    def _counted(self, callback: Callback) -> Callback:
+        async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            self.updates_in_progress += 1
+            try:
+                await callback(update, context)
+            finally:
+                self.updates_in_progress -= 1
+                self.updates_handled += 1
+
+        return handle
 
     def _command(self, payload: str) -> Callback:
         async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -140,12 +158,13 @@ class Handlers:
 
 
 @contextlib.asynccontextmanager
-async def _typing(bot: Bot, chat_id: int) -> AsyncIterator[None]:
-    """Shows "typing…" from now until the block ends, however long Rasa takes."""
+async def _typing(bot: Bot, chat_id: int, sleep: Sleep = asyncio.sleep) -> AsyncIterator[None]:
+    """Shows "typing…" from now until the block ends, however long Rasa takes (renewed after
+    each `sleep` of TYPING_REFRESH_SECONDS; a test passes a sleep it ends itself)."""
 
     async def keep_typing() -> None:
         while True:
-            await asyncio.sleep(TYPING_REFRESH_SECONDS)
+            await sleep(TYPING_REFRESH_SECONDS)
             await _send_typing(bot, chat_id)
 
     await _send_typing(bot, chat_id)

@@ -7,6 +7,9 @@ TelegramDeliverer, registered with the conversation service for the "telegram" c
 
 Telegram being unreachable at start-up does not stop the service (the widget and the console
 work without it): the bot keeps trying to start in the background.
+
+GET /telegram/status counts updates handled and in progress and the delivery loop's finished
+retry rounds (no personal data): tests wait for these events rather than for a time.
 """
 
 from __future__ import annotations
@@ -59,11 +62,13 @@ async def running_telegram(
         )
 
     application = build_application(settings)
-    Handlers(service).register(application)
+    handlers = Handlers(service)
+    handlers.register(application)
     deliverer = TelegramDeliverer(application.bot, service.store)
     service.deliverers[CHANNEL] = deliverer
     if webhook:
         app.include_router(webhook_router(application, settings.telegram_webhook_secret))
+    app.include_router(status_router(handlers, deliverer))
     stop_retrying = asyncio.Event()
     starting = asyncio.create_task(_start(application, settings, deliverer), name="telegram start")
     retrying = asyncio.create_task(deliverer.retry_until(stop_retrying), name="telegram delivery")
@@ -94,6 +99,22 @@ def build_application(settings: Settings) -> BotApplication:
 
 def webhook_url(settings: Settings) -> str:
     return settings.channels_public_url.rstrip("/") + WEBHOOK_PATH
+
+
+def status_router(handlers: Handlers, deliverer: TelegramDeliverer) -> APIRouter:
+    router = APIRouter(tags=["telegram"])
+
+    @router.get("/telegram/status")
+    async def telegram_status() -> dict[str, int | bool]:
+        """Counts of what the bot has done since the service started."""
+        return {
+            "ready": deliverer.ready.is_set(),
+            "updates_handled": handlers.updates_handled,
+            "updates_in_progress": handlers.updates_in_progress,
+            "delivery_rounds": deliverer.rounds,
+        }
+
+    return router
 
 
 def webhook_router(application: BotApplication, secret: str) -> APIRouter:

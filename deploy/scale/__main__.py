@@ -14,7 +14,7 @@ import argparse
 import asyncio
 import contextlib
 import os
-import signal
+import socket
 import subprocess
 import sys
 import time
@@ -25,10 +25,10 @@ import psycopg
 
 from deploy.scale import topology
 from deploy.scale.report import Outcome, judge, render
-from deploy.scale.topology import BUILD, ROOT, Databases, Postgres
+from deploy.scale.topology import BUILD, ROOT, Databases, Layout, Postgres
 from deploy.scale.traffic import burst, converse
-from scripts.stack import RASA_PYTHON, Ports, Stack, _refuse_port_in_use
-from scripts.stack import Databases as StackDatabases
+from devstack import Service, Stack, supervise
+from devstack.project import RASA_PYTHON, load_demo_data
 
 DATABASES = ("scale_rasa", "scale_channels", "scale_backend")
 START_TIMEOUT = 600.0  # two Rasa servers load the model at once, on a possibly busy machine
@@ -45,18 +45,19 @@ def main() -> int:
     args = parser.parse_args()
 
     databases = prepare_databases()
-    configs = topology.write_configs(BUILD, databases)
+    layout = Layout.free()
+    configs = topology.write_configs(BUILD, databases, layout)
     for old_log in (BUILD / "logs").glob("*.log"):
         old_log.unlink()  # each report reads this run's logs only
     print("Starting Redis, nginx, the backend, 2 action servers, 2 Rasa servers, 2 channel services…")
-    with infrastructure(configs), running(databases, configs) as stack:
+    with infrastructure(configs, layout), running(databases, configs, layout) as stack:
         before, started = cpu_seconds(stack.pids()), time.monotonic()
-        conversations = asyncio.run(talk(args.conversations, args.concurrency))
+        conversations = asyncio.run(talk(args.conversations, args.concurrency, layout))
         seconds = time.monotonic() - started
         cpu = {name: used - before.get(name, 0.0) for name, used in cpu_seconds(stack.pids()).items()}
-        bursts = asyncio.run(race_bursts(args.bursts, args.burst_size))
+        bursts = asyncio.run(race_bursts(args.bursts, args.burst_size, layout))
     log = BUILD / "logs" / "nginx-access.log"
-    outcome = Outcome(conversations, seconds, bursts, databases, log, cpu)
+    outcome = Outcome(conversations, seconds, bursts, databases, log, cpu, layout)
     verdict = judge(outcome)
     print(render(outcome, verdict))
     return 0 if verdict.passed else 1
@@ -82,70 +83,62 @@ def _empty(database: Postgres) -> None:
         connection.execute("CREATE SCHEMA public")
 
 
-@contextlib.contextmanager
-def infrastructure(configs: dict[str, Path]) -> Iterator[None]:
-    """Redis and nginx as the current user, on the topology's ports, stopped on exit."""
+def infrastructure(configs: dict[str, Path], layout: Layout) -> contextlib.AbstractContextManager[Stack]:
+    """Redis and nginx as the current user, on the layout's ports, stopped on exit."""
     subprocess.run([str(ROOT / "scripts/ci_redis_nginx.sh")], check=True)
-    logs = BUILD / "logs"
-    processes: list[subprocess.Popen] = []
-    try:
-        _refuse_port_in_use("redis", topology.REDIS)
-        processes.append(_spawn([_program("redis-server"), str(configs["redis"])], logs / "redis.log"))
-        _wait(lambda: _redis_answers(topology.REDIS), "redis")
-        _refuse_port_in_use("nginx", topology.ENTRY)
-        nginx = [_program("nginx"), "-e", str(logs / "nginx-error.log"), "-c", str(configs["nginx"])]
-        subprocess.run([*nginx, "-t", "-q"], check=True)
-        processes.append(_spawn([*nginx, "-g", "daemon off;"], logs / "nginx.log"))
-        _wait(lambda: _http_ok(f"{topology.local(topology.ENTRY)}/nginx-health"), "nginx")
-        yield
-    finally:
-        for process in reversed(processes):
-            _stop(process)
+    nginx = [_program("nginx"), "-e", str(BUILD / "logs" / "nginx-error.log"), "-c", str(configs["nginx"])]
+    subprocess.run([*nginx, "-t", "-q"], check=True)
+    services = [
+        Service(
+            "redis",
+            [_program("redis-server"), str(configs["redis"])],
+            lambda: _redis_answers(layout.redis),
+            port=layout.redis,
+        ),
+        Service(
+            "nginx",
+            [*nginx, "-g", "daemon off;"],
+            f"{topology.local(layout.entry)}/nginx-health",
+            port=layout.entry,
+        ),
+    ]
+    return supervise(services, BUILD / "logs", timeout=30)
 
 
 @contextlib.contextmanager
-def running(databases: Databases, configs: dict[str, Path]) -> Iterator[Stack]:
+def running(databases: Databases, configs: dict[str, Path], layout: Layout) -> Iterator[Stack]:
     """The backend (demo data), action servers, Rasa servers and channel services, health-checked."""
     subprocess.run(
-        [RASA_PYTHON, str(topology.HERE / "tracker_tables.py"), str(configs["rasa-1"])],
+        [RASA_PYTHON, "-m", "tracker_admin", str(configs["rasa-1"])],
         cwd=topology.BOT,
         check=True,
         capture_output=True,
     )
-    stack = Stack(
-        Ports(),
-        StackDatabases(folder=BUILD, backend_url=databases.backend.url),
-        START_TIMEOUT,
-        topology=topology.services(databases, configs),
-    )
-    stack.clear_logs()
-    stack.load_demo_data()
-    try:
-        stack.start("backend")
-        stack.start("actions-1", "actions-2")
-        stack.start("rasa-1", "rasa-2")
-        stack.start("channels-1", "channels-2")
+    services = topology.services(databases, configs, layout)
+    load_demo_data(services[0])
+    names = [service.name for service in services]
+    groups = [[n for n in names if n.startswith(kind)] for kind in ("backend", "actions", "rasa", "channels")]
+    with supervise(services, BUILD / "logs", START_TIMEOUT, groups) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
-async def talk(count: int, concurrency: int) -> list:
+async def talk(count: int, concurrency: int, layout: Layout) -> list:
     gate = asyncio.Semaphore(concurrency)
+    entry = f"ws://127.0.0.1:{layout.entry}"
 
     async def one(number: int):
         async with gate:
-            return await converse(number)
+            return await converse(number, entry)
 
     return list(await asyncio.gather(*(one(n) for n in range(count))))
 
 
-async def race_bursts(count: int, size: int) -> list:
+async def race_bursts(count: int, size: int, layout: Layout) -> list:
     """The same bursts through the round-robin route and the sticky one, one after the other."""
     found = []
     for _ in range(count):
-        found.append(await burst(topology.local(topology.RASA_ROUND_ROBIN), "round-robin", size, False))
-        found.append(await burst(topology.local(topology.RASA_STICKY), "sticky", size, True))
+        found.append(await burst(topology.local(layout.rasa_round_robin), "round-robin", size, False))
+        found.append(await burst(topology.local(layout.rasa_sticky), "sticky", size, True))
     return found
 
 
@@ -170,44 +163,10 @@ def _program(name: str) -> str:
     raise FileNotFoundError(f"{name} not found (scripts/ci_redis_nginx.sh installs it)")
 
 
-def _spawn(command: list[str], log: Path) -> subprocess.Popen:
-    with log.open("a") as output:
-        return subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def _wait(ready, name: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if ready():
-            return
-        time.sleep(0.2)
-    raise TimeoutError(f"{name} did not start within {timeout:.0f} s; see {BUILD / 'logs'}")
-
-
 def _redis_answers(port: int) -> bool:
-    import socket
-
     with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1) as s:
         s.sendall(b"PING\r\n")
         return s.recv(16).startswith(b"+PONG")
-    return False
-
-
-def _http_ok(url: str) -> bool:
-    import httpx
-
-    with contextlib.suppress(httpx.HTTPError):
-        return httpx.get(url, timeout=1).status_code == 200
     return False
 
 

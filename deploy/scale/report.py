@@ -12,7 +12,7 @@ import psycopg
 
 from deploy.scale import topology
 from deploy.scale.audit import Event, Findings, check_burst, check_conversation, reduce_event, routing, served
-from deploy.scale.topology import Databases
+from deploy.scale.topology import Databases, Layout
 from deploy.scale.traffic import Burst, Conversation
 
 WEBHOOK = ("POST", "/webhooks/rest/webhook")
@@ -27,6 +27,7 @@ class Outcome:
     databases: Databases
     nginx_log: Path
     cpu: dict[str, float]  # CPU seconds each process spent on the conversations
+    layout: Layout
 
 
 @dataclass
@@ -65,12 +66,14 @@ def judge(outcome: Outcome) -> Verdict:
         failed_turns=failed,
         stored=_stored(outcome.databases.channels, [c.id for c in outcome.conversations]),
         spread={
-            "channels": served(log[topology.ENTRY], "GET", "/widget/ws"),
-            RASA_POOL: served(log[topology.RASA_STICKY], *WEBHOOK),
-            "actions": served(log[topology.ACTIONS], "POST", "/webhook"),
-            "rasa (round robin, race check)": served(log[topology.RASA_ROUND_ROBIN], *WEBHOOK),
+            "channels": served(log[outcome.layout.entry], "GET", "/widget/ws"),
+            RASA_POOL: served(log[outcome.layout.rasa_sticky], *WEBHOOK),
+            "actions": served(log[outcome.layout.actions], "POST", "/webhook"),
+            "rasa (round robin, race check)": served(log[outcome.layout.rasa_round_robin], *WEBHOOK),
         },
-        unsticky=sum(1 for found in log[topology.RASA_STICKY]["instances_of"].values() if len(found) > 1),
+        unsticky=sum(
+            1 for found in log[outcome.layout.rasa_sticky]["instances_of"].values() if len(found) > 1
+        ),
         races=_races(outcome),
         refused=_refused(outcome.bursts),
     )

@@ -17,8 +17,6 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import connect
 
-from deploy.scale.topology import ENTRY
-
 TURN_TIMEOUT = 120.0
 
 # (kind, value): "text" is typed; "button" presses the last reply's button with this payload.
@@ -75,7 +73,7 @@ class Conversation:
         return f"web-{self.session}"
 
 
-async def converse(number: int, base: str = f"ws://127.0.0.1:{ENTRY}") -> Conversation:
+async def converse(number: int, base: str) -> Conversation:
     language, steps = script(number)
     conversation = Conversation(uuid.uuid4().hex, language)
     last_id, buttons = 0, []

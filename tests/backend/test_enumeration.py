@@ -81,6 +81,7 @@ def test_verification_start_answers_alike_for_a_person_nobody_and_a_person_witho
     assert db.scalar(select(func.count()).select_from(Verification)) == 3
 
 
+@pytest.mark.timing
 def test_verification_start_takes_similar_time_for_known_and_unknown_pesels(
     client: TestClient, db: Session
 ) -> None:
@@ -110,37 +111,49 @@ def test_a_decoy_can_never_be_confirmed_and_locks_like_a_real_one(
     assert confirm(client, real, "123456").status_code == 200
 
 
-def test_username_reminders_answer_alike_and_take_similar_time(client: TestClient, db: Session) -> None:
-    def remind(email: str, caller: str) -> httpx2.Response:
-        return client.post("/v1/username-reminders", json={"email": email, "caller": caller}, headers=SERVICE)
+def remind(client: TestClient, email: str, caller: str) -> httpx2.Response:
+    return client.post("/v1/username-reminders", json={"email": email, "caller": caller}, headers=SERVICE)
 
-    known, unknown = remind(OLENA["email"], "a"), remind("nobody@example.org", "b")
+
+def reset(client: TestClient, username: str, pesel: str, caller: str) -> httpx2.Response:
+    body = {"username": username, "pesel": pesel, "caller": caller}
+    return client.post("/v1/password-resets", json=body, headers=SERVICE)
+
+
+def test_username_reminders_answer_alike(client: TestClient) -> None:
+    known, unknown = remind(client, OLENA["email"], "a"), remind(client, "nobody@example.org", "b")
     assert known.status_code == unknown.status_code == 202
     assert known.json() == unknown.json() == {"status": "accepted"}
+
+
+@pytest.mark.timing
+def test_username_reminders_take_similar_time(client: TestClient) -> None:
     assert_similar_timing(
         # Distinct addresses and callers: the per-address limit is 3 requests per 15 minutes.
-        [lambda i=i: remind(f"olena.kovalenko+{i}@example.org", f"k{i}") for i in range(ROUNDS)],
-        [lambda i=i: remind(f"nobody{i}@example.org", f"u{i}") for i in range(ROUNDS)],
+        [lambda i=i: remind(client, f"olena.kovalenko+{i}@example.org", f"k{i}") for i in range(ROUNDS)],
+        [lambda i=i: remind(client, f"nobody{i}@example.org", f"u{i}") for i in range(ROUNDS)],
     )
 
 
-def test_password_resets_answer_alike_and_take_similar_time(client: TestClient, db: Session) -> None:
-    def reset(username: str, pesel: str, caller: str) -> httpx2.Response:
-        body = {"username": username, "pesel": pesel, "caller": caller}
-        return client.post("/v1/password-resets", json=body, headers=SERVICE)
-
-    matching, wrong_pesel = reset("olena_k85", OLENA["pesel"], "a"), reset("olena_k85", NOBODY_PESEL, "b")
-    unknown_user = reset("x_y", NOBODY_PESEL, "c")
+def test_password_resets_answer_alike(client: TestClient) -> None:
+    matching = reset(client, "olena_k85", OLENA["pesel"], "a")
+    wrong_pesel = reset(client, "olena_k85", NOBODY_PESEL, "b")
+    unknown_user = reset(client, "x_y", NOBODY_PESEL, "c")
     assert {a.status_code for a in (matching, wrong_pesel, unknown_user)} == {202}
     assert matching.text == wrong_pesel.text == unknown_user.text
+
+
+@pytest.mark.timing
+def test_password_resets_take_similar_time(client: TestClient, db: Session) -> None:
     known = add_people(db, ROUNDS)
     unknown = [make_pesel("940303", serial) for serial in range(3000, 3000 + ROUNDS)]
     assert_similar_timing(
-        [lambda i=i, p=p: reset(f"user{i}", p, f"k{i}") for i, p in enumerate(known)],
-        [lambda i=i, p=p: reset(f"user{i}", p, f"u{i}") for i, p in enumerate(unknown)],
+        [lambda i=i, p=p: reset(client, f"user{i}", p, f"k{i}") for i, p in enumerate(known)],
+        [lambda i=i, p=p: reset(client, f"user{i}", p, f"u{i}") for i, p in enumerate(unknown)],
     )
 
 
+@pytest.mark.timing
 def test_staff_sign_in_takes_similar_time_for_unknown_users_and_wrong_passwords(client: TestClient) -> None:
     def sign_in(username: str) -> httpx2.Response:
         return client.post("/v1/staff/sessions", json={"username": username, "password": "wrong"})

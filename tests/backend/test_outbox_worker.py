@@ -2,7 +2,6 @@
 
 import pytest
 from fastapi.testclient import TestClient
-from server_process import free_port
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -11,6 +10,7 @@ from backend import worker
 from backend.config import Settings
 from backend.models import Notification, RateLimitEvent, Verification
 from conftest import FakeClock, make_settings
+from devstack import free_port
 
 pytestmark = pytest.mark.usefixtures("demo")
 

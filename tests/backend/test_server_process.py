@@ -10,9 +10,12 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
-from server_process import free_port, load_demo_data, run_module, running_server, service_env, stop, wait_for
 
 from api_helpers import OLENA, SERVICE, code_in
+from devstack import free_port
+from devstack.supervise import stop
+from server_process import load_demo_data, run_module, running_server, service_env
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.usefixtures("session_factory")  # a clean database for each server
 SMTP_LOGIN = (b"mailer", b"mail-secret")

@@ -1,15 +1,13 @@
-"""The helpdesk console: the failures report on a Rasa-shaped tracker store, the console's API
-(session cookie, CSRF, errors) and, in real headless Chromium, the whole helpdesk flow."""
+"""The helpdesk console: its API (session cookie, CSRF, errors) and, in real headless Chromium,
+the whole helpdesk flow (the failures report itself: tests/unit/test_insights.py)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import re
-import sqlite3
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -18,145 +16,7 @@ from playwright.sync_api import expect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect as ws_connect
 
-from channels import insights
-
-# Rasa 3.6's SQLTrackerStore table, as Rasa creates it (rasa/core/tracker_store.py, SQLEvent).
-RASA_EVENTS_DDL = """
-CREATE TABLE events (
-    id INTEGER NOT NULL PRIMARY KEY,
-    sender_id VARCHAR(255) NOT NULL,
-    type_name VARCHAR(255) NOT NULL,
-    timestamp FLOAT,
-    intent_name VARCHAR(255),
-    action_name VARCHAR(255),
-    data TEXT
-)
-"""
-
-
-def user_event(
-    text: str,
-    intent: str,
-    confidence: float,
-    timestamp: float,
-    hint: str | None = "uk",
-    detected: str | None = None,
-) -> tuple:
-    """A user event row the way Rasa writes it: the whole event as JSON in `data`."""
-    entities = [{"entity": "language", "role": "detected", "value": detected}] if detected else []
-    event = {
-        "event": "user",
-        "timestamp": timestamp,
-        "metadata": {"language": hint, "channel": "web"} if hint else {},
-        "text": text,
-        "parse_data": {
-            "intent": {"name": intent, "confidence": confidence},
-            "entities": entities,
-            "text": text,
-            "intent_ranking": [{"name": intent, "confidence": confidence}],
-        },
-        "input_channel": "rest",
-        "message_id": "m",
-    }
-    return ("web-1", "user", timestamp, intent, None, json.dumps(event))
-
-
-def tracker_file(folder: Path, rows: list[tuple]) -> str:
-    path = folder / "rasa-tracker.db"
-    with sqlite3.connect(path) as connection:
-        connection.execute(RASA_EVENTS_DDL)
-        connection.executemany(
-            "INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-    connection.close()
-    return f"sqlite:///{path}"
-
-
-def test_failures_are_grouped_by_masked_normalised_text_and_language(tmp_path):
-    url = tracker_file(
-        tmp_path,
-        [
-            user_event("Mój PESEL 85070312345  xyzzy", "nlu_fallback", 0.45, 1000.0, hint="pl"),
-            user_event("mój pesel 90021501237 XYZZY", "nlu_fallback", 0.45, 2000.0, hint="pl"),
-            user_event("яка погода в києві", "out_of_scope", 0.93, 1500.0, detected="uk"),
-            user_event("write to olena@example.org", "faq", 0.41, 1700.0, hint="en"),
-            # Understood well enough: not a failure.
-            user_event("що таке pesel", "faq", 0.97, 1800.0),
-            user_event("/affirm", "affirm", 1.0, 1900.0),
-        ],
-    )
-
-    found = insights.failures(url)
-
-    assert [(f.text, f.language, f.count) for f in found] == [
-        ("mój pesel <pesel> xyzzy", "pl", 2),
-        ("write to <email>", "en", 1),
-        ("яка погода в києві", "uk", 1),
-    ]
-    first = found[0]
-    assert first.last_seen.timestamp() == 2000.0
-    assert (first.intent, first.confidence) == ("nlu_fallback", 0.45)
-    assert "85070312345" not in json.dumps([f.as_json() for f in found])
-
-
-def test_the_detected_language_wins_over_the_channel_hint_and_counts_apart(tmp_path):
-    url = tracker_file(
-        tmp_path,
-        [
-            user_event("blah blah", "nlu_fallback", 0.3, 1.0, hint="uk", detected="en"),
-            user_event("blah blah", "nlu_fallback", 0.3, 2.0, hint="uk"),
-            user_event("blah blah", "nlu_fallback", 0.3, 3.0, hint=None),
-        ],
-    )
-
-    found = insights.failures(url)
-
-    assert sorted((f.language or "", f.count) for f in found) == [("", 1), ("en", 1), ("uk", 1)]
-
-
-def test_the_confidence_threshold_decides_what_is_unsure(tmp_path):
-    url = tracker_file(
-        tmp_path,
-        [
-            user_event("hmm one", "greet", 0.59, 1.0),
-            user_event("hmm two", "greet", 0.6, 2.0),
-        ],
-    )
-
-    assert [f.text for f in insights.failures(url)] == ["hmm one"]
-    assert [f.text for f in insights.failures(url, threshold=0.7)] == ["hmm two", "hmm one"]
-
-
-def test_other_events_and_unparsed_handoff_messages_are_not_failures(tmp_path):
-    handoff_message = {"event": "user", "text": "gdzie jest urząd?", "metadata": {"handoff": True}}
-    bot = {"event": "bot", "text": "Sorry, I did not get that.", "metadata": {}}
-    url = tracker_file(
-        tmp_path,
-        [
-            ("web-1", "user", 1.0, None, None, json.dumps(handoff_message)),
-            ("web-1", "bot", 2.0, None, None, json.dumps(bot)),
-            ("web-1", "action", 3.0, None, "action_default_fallback", json.dumps({"event": "action"})),
-        ],
-    )
-
-    assert insights.failures(url) == []
-
-
-def test_a_missing_tracker_store_is_an_empty_report_and_is_not_created(tmp_path):
-    path = tmp_path / "not-yet" / "rasa-tracker.db"
-
-    assert insights.failures(f"sqlite:///{path}") == []
-    assert not path.exists()
-
-
-def test_a_tracker_store_without_its_table_yet_is_an_empty_report(tmp_path):
-    path = tmp_path / "rasa-tracker.db"
-    sqlite3.connect(path).close()
-
-    assert insights.failures(f"sqlite:///{path}") == []
-
+from tests.support.widget import WidgetClient
 
 # The console against the whole stack: the backend's staff, tickets and audit, Rasa, the widget.
 
@@ -168,59 +28,11 @@ ADMIN = {"username": "admin", "password": "admin-demo-pass"}
 OLENA_PESEL = "85070312345"
 
 
-class WidgetUser:
-    """A person in the website widget, over its WebSocket (protocol: channels/web/routes.py)."""
-
-    def __init__(self, channels_url: str, language: str) -> None:
-        session = f"console-{uuid.uuid4().hex[:12]}"
-        self.conversation_id = f"web-{session}"
-        url = channels_url.replace("http", "ws", 1) + f"/widget/ws?session={session}&lang={language}"
-        self.socket = ws_connect(url, open_timeout=10)
-        self.socket.send(json.dumps({"type": "hello", "after": 0}))
-        self.messages: list[dict] = []
-        self.state = "bot"
-
-    def say(self, text: str) -> None:
-        self.socket.send(json.dumps({"type": "message", "text": text}))
-
-    def press(self, title: str, payload: str) -> None:
-        self.socket.send(json.dumps({"type": "button", "title": title, "payload": payload}))
-
-    def wait_for(self, wanted: Callable[[], bool], timeout: float = 60) -> None:
-        """Reads frames until `wanted()` holds for what arrived so far."""
-        deadline = time.monotonic() + timeout
-        while not wanted():
-            left = deadline - time.monotonic()
-            try:
-                frame = json.loads(self.socket.recv(timeout=max(left, 0)))
-            except TimeoutError:
-                pytest.fail(f"widget: not seen in {timeout} s; state {self.state}, got {self.messages}")
-            if frame["type"] == "messages":
-                self.messages.extend(frame["messages"])
-            elif frame["type"] == "state":
-                self.state = frame["state"]
-
-    def wait_for_message(self, author: str, after: int = 0, timeout: float = 60) -> dict:
-        def found() -> dict | None:
-            return next((m for m in self.messages if m["author"] == author and m["id"] > after), None)
-
-        self.wait_for(lambda: found() is not None, timeout)
-        return found()
-
-    def last_id(self) -> int:
-        return max((m["id"] for m in self.messages), default=0)
-
-    def close(self) -> None:
-        self.socket.close()
-
-
-def hand_off(stack) -> WidgetUser:
+def hand_off(stack) -> WidgetClient:
     """A Ukrainian widget user who asked for a person: the bot opened a ticket and went silent."""
-    user = WidgetUser(stack.ports.channels_url, "uk")
+    user = WidgetClient(stack.ports.channels_url, "uk")
     user.say("Привіт")
-    user.wait_for_message("bot")
-    user.say("хочу поговорити з людиною")
-    user.wait_for(lambda: user.state == "handoff")
+    user.hand_off("хочу поговорити з людиною")
     return user
 
 
@@ -230,7 +42,7 @@ def open_ticket_of(stack, conversation_id: str) -> int:
 
 
 @pytest.fixture
-def handed_off(stack) -> Iterator[tuple[WidgetUser, int]]:
+def handed_off(stack) -> Iterator[tuple[WidgetClient, int]]:
     """A widget user handed off to the helpdesk, and their ticket; handed back afterwards, so that
     no test leaves entries in the queue."""
     user = hand_off(stack)
@@ -446,7 +258,7 @@ def test_staff_answer_hand_back_look_up_and_see_failures_in_a_real_browser(stack
         expect(transcript).to_contain_text("хочу поговорити з людиною")
 
         # What the person writes now appears without a reload, as text, never as markup.
-        user.say("<b>терміново</b> не можу увійти в IKP")
+        user.say("<b>терміново</b> не можу увійти в IKP", wait=False)
         expect(transcript).to_contain_text("<b>терміново</b> не можу увійти в IKP")
         assert transcript.locator("b").count() == 0
 
@@ -463,7 +275,7 @@ def test_staff_answer_hand_back_look_up_and_see_failures_in_a_real_browser(stack
         # Handed back: the widget hears it, the queue drops the ticket, and the bot answers again.
         before = user.last_id()
         page.get_by_role("button", name="Oddaj botowi").click()
-        user.wait_for(lambda: user.state == "bot")
+        user.wait_until(lambda: user.state == "bot", what="the hand-back")
         user.wait_for_message("system", after=before)
         expect(page.locator("#conversation-closed")).to_be_visible()
         expect(page.locator("#reply-form")).to_be_hidden()
@@ -496,7 +308,7 @@ def test_staff_answer_hand_back_look_up_and_see_failures_in_a_real_browser(stack
         # The failures page lists what the bot did not understand, with personal data masked. The
         # model reads any message with a valid PESEL as `inform` (a message that gives a value), so
         # the PESEL one is not a failure, and must not show up unmasked either.
-        stranger = WidgetUser(base, "pl")
+        stranger = WidgetClient(base, "pl")
         for text in (
             "mój pesel 85070312345 xyzzy qwerty",
             "xyzzy qwerty",

@@ -10,19 +10,19 @@ import uuid
 
 import pytest
 from playwright.sync_api import expect
-from test_console import ARTIFACTS, WidgetUser, audit, console
+from test_console import ARTIFACTS, audit, console
 
 from channels.learning import REPO_ROOT, nlu_examples
 from channels.texts import console_texts
 from scripts.learn import read_labels
+from tests.support.widget import WidgetClient
 
 
 def fail_on(stack, language: str, text: str) -> None:
     """A widget user writes something the bot cannot read, so that the failures page lists it."""
-    user = WidgetUser(stack.ports.channels_url, language)
+    user = WidgetClient(stack.ports.channels_url, language)
     try:
-        user.say(text)
-        user.wait_for_message("bot")
+        user.say(text)  # waits for the bot's answer
     finally:
         user.close()
 

@@ -16,7 +16,7 @@ from channels.rasa_client import RasaClient
 from channels.store import Store
 from channels.texts import notice
 from common.db import make_engine, make_session_factory, upgrade_with_alembic
-from scripts.stack import RASA_TOKEN
+from devstack.project import RASA_TOKEN
 
 SERVICE = {"X-Service-Token": "dev-service-token"}
 

@@ -15,7 +15,7 @@ from channels.store import Store
 from channels.telegram import handlers
 from channels.telegram.delivery import TelegramDeliverer
 from channels.telegram.runner import build_application
-from fake_bot_api import FakeBot, FakeBotApi
+from tests.support.telegram_api import FakeBot, FakeBotApi
 
 CHAT = 424242
 
@@ -161,27 +161,41 @@ def test_a_person_who_blocked_the_bot_does_not_hold_up_the_rest(bot_api, bot, st
     assert undelivered(store) == []
 
 
-def test_typing_is_shown_all_the_while_the_bot_thinks_and_not_after(bot_api, bot, monkeypatch):
-    monkeypatch.setattr(handlers, "TYPING_REFRESH_SECONDS", 0.3)
+def test_typing_is_shown_all_the_while_the_bot_thinks_and_not_after(bot_api, bot):
+    """The refresh waits on a sleep the test ends itself: no wall clock involved."""
     shown: list[int] = []
+    ticks: asyncio.Queue[None] = asyncio.Queue()
+
+    async def sleep(_seconds: float) -> None:
+        await ticks.get()
 
     def typing_actions() -> int:
         actions = bot.calls_of("sendChatAction", CHAT)
         assert all(a.params["action"] == "typing" for a in actions)
         return len(actions)
 
+    async def renewed(expected: int) -> None:
+        for _ in range(300):  # the chat action travels over HTTP to the local Bot API server
+            if typing_actions() >= expected:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"typing not renewed: {typing_actions()} actions, {expected} expected")
+
     async def scenario() -> None:
         async with telegram_bot(bot_api, bot) as telegram:
-            async with handlers._typing(telegram, CHAT):
+            async with handlers._typing(telegram, CHAT, sleep=sleep):
                 shown.append(typing_actions())  # before the wait starts
-                await asyncio.sleep(1.2)  # a slow answer
-            shown.append(typing_actions())
-            await asyncio.sleep(1.0)
+                for refresh in (2, 3):  # a slow answer: two refresh periods pass
+                    ticks.put_nowait(None)
+                    await renewed(refresh)
+                shown.append(typing_actions())
+            # The refresher is cancelled and awaited when the block ends: no period can renew it.
+            ticks.put_nowait(None)
             shown.append(typing_actions())
 
     asyncio.run(scenario())
 
     at_start, at_answer, later = shown
     assert at_start == 1
-    assert at_answer >= 3  # renewed every 0.3 s
+    assert at_answer == 3  # renewed once per refresh period
     assert later == at_answer  # and no more once the answer is there

@@ -2,8 +2,8 @@
 it, with TELEGRAM_BOT_TOKEN set) polls the local Bot API server with python-telegram-bot and talks
 with the real Rasa server. Each test is one person (one chat id)."""
 
-import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -11,8 +11,8 @@ import pytest
 from channels.store import Store
 from channels.texts import LANGUAGES, notice, telegram_commands
 from common.db import make_engine, make_session_factory
-from fake_bot_api import wait_for
-from telegram_helpers import Chat, response
+from tests.support.telegram_chat import Chat, response
+from tests.support.waiting import wait_for
 
 SERVICE = {"X-Service-Token": "dev-service-token"}
 
@@ -23,6 +23,25 @@ def stack_store(stack) -> Iterator[Store]:
     engine = make_engine(stack.databases.channels)
     yield Store(make_session_factory(engine))
     engine.dispose()
+
+
+def telegram_status(stack) -> dict[str, Any]:
+    """What the channel service's bot has done: updates handled and in progress, retry rounds."""
+    status: dict[str, Any] = httpx.get(f"{stack.ports.channels_url}/telegram/status", timeout=10).json()
+    return status
+
+
+def idle(stack) -> dict[str, Any] | None:
+    """The status once no update is being handled (None while one is)."""
+    status = telegram_status(stack)
+    return None if status["updates_in_progress"] else status
+
+
+def a_full_retry_round_later(stack) -> None:
+    """Returns once a retry round has started and finished since the call (the round in
+    progress, if any, may have begun before what the test did)."""
+    rounds = telegram_status(stack)["delivery_rounds"]
+    wait_for(lambda: telegram_status(stack)["delivery_rounds"] >= rounds + 2, 30, "a full retry round")
 
 
 def user_texts(store: Store, chat_id: int) -> list[str]:
@@ -76,7 +95,7 @@ def test_help_and_language_commands(telegram):
     chat.expect("utter_language_switched", language="pl")
 
 
-def test_a_forged_or_foreign_button_is_answered_and_goes_no_further(telegram, stack_store):
+def test_a_forged_or_foreign_button_is_answered_and_goes_no_further(stack, telegram, stack_store):
     other = Chat(telegram, 5100004, language_code="uk")
     other.say("/start")
     [others_menu] = other.expect("utter_greet", language="uk")
@@ -85,6 +104,7 @@ def test_a_forged_or_foreign_button_is_answered_and_goes_no_further(telegram, st
     chat = Chat(telegram, 5100005, language_code="ru")
     chat.say("/start")
     [menu] = chat.expect("utter_greet", language="ru")
+    handled = wait_for(lambda: idle(stack), 30, "the greeting's update finished")["updates_handled"]
     queries = [
         chat.press_data(menu["message_id"], foreign_data),  # another chat's button
         chat.press_data(menu["message_id"], "999999999:0"),  # no such message
@@ -97,7 +117,8 @@ def test_a_forged_or_foreign_button_is_answered_and_goes_no_further(telegram, st
 
     answers = wait_for(lambda: len(answered()) == 3 and answered(), 30, "the answers")
     assert [a.get("text") for a in answers] == [notice("button_expired", "ru")] * 3
-    time.sleep(2)
+    # The three presses handled to the end: nothing went to Rasa, nothing more was said.
+    wait_for(lambda: (status := idle(stack)) and status["updates_handled"] >= handled + 3, 30, "the presses")
     assert chat.new() == []
     assert user_texts(stack_store, chat.chat_id) == ["/start"]
 
@@ -110,7 +131,7 @@ def test_a_sticker_gets_the_text_only_notice_in_the_persons_language(telegram, s
     assert user_texts(stack_store, chat.chat_id) == []  # nothing for Rasa
 
 
-def test_flood_limits_and_telegram_errors_lose_and_duplicate_nothing(telegram, stack_store):
+def test_flood_limits_and_telegram_errors_lose_and_duplicate_nothing(stack, telegram, stack_store):
     chat = Chat(telegram, 5100007, language_code="uk")
     telegram.fail("sendMessage", times=2, status=429, retry_after=1)
     chat.say("/start")
@@ -122,7 +143,7 @@ def test_flood_limits_and_telegram_errors_lose_and_duplicate_nothing(telegram, s
     telegram.fail("sendMessage", times=2, status=500)
     chat.press("Отримати PESEL")
     chat.expect("utter_get_pesel_step_1", language="uk", timeout=30)
-    time.sleep(6)  # a full retry round later: still exactly once
+    a_full_retry_round_later(stack)  # still exactly once
     assert len(chat.new()) == 1
     assert not [m for _, m in stack_store.undelivered("telegram") if m.conversation_id == "telegram-5100007"]
 
@@ -150,7 +171,7 @@ def test_restarting_in_a_handed_off_conversation_loses_no_message(stack, telegra
     stack.start("channels")
 
     wait_for(lambda: len(chat.sent()) > seen, 60, "the staff reply")
-    time.sleep(6)  # a full retry round later: still exactly once
+    a_full_retry_round_later(stack)  # still exactly once
     assert [m["text"] for m in chat.sent()[seen:]] == [staff_reply]
     # and what the person wrote meanwhile reached the ticket
     ticket_url = f"{stack.ports.backend_url}/v1/tickets/{ticket_id}"

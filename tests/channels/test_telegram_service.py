@@ -4,8 +4,8 @@ Telegram itself at start-up, or the bot behind the service."""
 import httpx
 
 from channels.texts import notice
-from fake_bot_api import wait_for
-from telegram_helpers import Chat, channel_service
+from tests.support.telegram_chat import Chat, channel_service
+from tests.support.waiting import wait_for
 
 NOTHING_LISTENS = "http://127.0.0.1:9"
 DOWN = {"rasa_url": NOTHING_LISTENS, "actions_url": NOTHING_LISTENS, "backend_url": NOTHING_LISTENS}

@@ -9,9 +9,10 @@ import pytest
 
 from channels.store import Store
 from common.db import make_engine, make_session_factory
-from fake_bot_api import FakeBot, wait_for
-from scripts.stack import RASA_TOKEN
-from telegram_helpers import Chat, channel_service, response
+from devstack.project import RASA_TOKEN
+from tests.support.telegram_api import FakeBot
+from tests.support.telegram_chat import Chat, channel_service, response
+from tests.support.waiting import wait_for
 
 TOKEN = "7000000002:webhook-token"
 SECRET = "webhook-secret_0123456789"

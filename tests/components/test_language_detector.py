@@ -5,8 +5,10 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from common.dev import REPO_ROOT
 from components.language_detector import LanguageDetector, _load_translit_words
-from conftest import BOT
+
+BOT = REPO_ROOT / "bot"
 
 
 @pytest.fixture(scope="module")

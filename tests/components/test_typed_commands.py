@@ -4,8 +4,10 @@ import pytest
 from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from common.dev import REPO_ROOT
 from components.typed_commands import TypedCommandClassifier
-from conftest import BOT
+
+BOT = REPO_ROOT / "bot"
 
 
 @pytest.fixture(scope="module")

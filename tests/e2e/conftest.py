@@ -1,23 +1,19 @@
 """End-to-end fixtures: the real action server and Rasa server with the trained model."""
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from scripts.stack import Databases, Ports, Stack, running_stack
+from devstack import LocalStack
 from tests.support.responses import bot_responses
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.stack import stack_for_tests
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory) -> Iterator[Stack]:
-    """The bot's services on test ports, with databases of their own."""
-    databases = Databases.isolated(tmp_path_factory.mktemp("databases"))
-    ports = Ports(rasa=5105, actions=5155, backend=8101, channels=8100)
-    with running_stack(ports, databases=databases, only=("backend", "actions", "rasa")) as stack:
+def stack(tmp_path_factory) -> Iterator[LocalStack]:
+    """The bot's services on free ports, with databases of their own."""
+    with stack_for_tests(tmp_path_factory, only=("backend", "actions", "rasa")) as stack:
         yield stack
 
 

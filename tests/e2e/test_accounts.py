@@ -3,11 +3,16 @@
 The one-time code is read where a person would find it: the backend's development mailbox.
 """
 
+import json
+
 import httpx
 import pytest
 
+from common.dev import REPO_ROOT
+from devstack.project import RASA_TOKEN
 from scripts import mailbox
-from scripts.stack import RASA_TOKEN
+
+GUIDES = REPO_ROOT / "bot" / "actions" / "guides.json"
 
 CHECK_STATUS = {
     "uk": "перевірте, будь ласка, мій статус",
@@ -146,7 +151,9 @@ def test_personal_data_does_not_stay_in_the_slots(stack, conversation):
     )
 
 
-def finish_walkthrough(chat, guide: str, steps: int, language: str) -> None:
+def finish_walkthrough(chat, guide: str, language: str) -> None:
+    """From step 2 to the guide's last step (bot/actions/guides.json), then its offer."""
+    steps = len(json.loads(GUIDES.read_text(encoding="utf-8"))["guides"][guide]["steps"])
     for step in range(2, steps + 1):
         chat.expect("/affirm", f"utter_{guide}_step_{step}", language=language)
     chat.expect("/affirm", f"utter_{guide}_done", f"utter_offer_{guide_offer(guide)}", language=language)
@@ -165,7 +172,7 @@ def test_a_username_reminder_answers_alike_whether_or_not_the_account_exists(
     chat = conversation("ru")
     seen = seen_ids(stack, address)
     chat.expect("забыл имя пользователя", "utter_forgot_username_step_1", language="ru")
-    finish_walkthrough(chat, "forgot_username", 3, "ru")
+    finish_walkthrough(chat, "forgot_username", "ru")
     chat.expect("да", "utter_ask_email", language="ru")
     chat.expect("моя почта olena.kovalenko", "utter_invalid_email", "utter_ask_email", language="ru")
     chat.expect(address, "utter_recovery_requested", language="ru")
@@ -181,7 +188,7 @@ def test_a_password_reset_is_requested_with_username_and_pesel(stack, conversati
     chat = conversation("pl")
     seen = seen_ids(stack, "kateryna.lysenko@example.org")
     chat.expect("zapomniałam hasła", "utter_forgot_password_step_1", language="pl")
-    finish_walkthrough(chat, "forgot_password", 5, "pl")
+    finish_walkthrough(chat, "forgot_password", "pl")
     chat.expect("tak", "utter_ask_username", language="pl")
     chat.expect("kate_lys", "utter_ask_password_reset_form_pesel", language="pl")
     chat.expect("01250812344", "utter_recovery_requested", language="pl")

@@ -4,19 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from channels.kept import MESSAGE_ID
 from channels.store import Store
-from scripts.stack import RASA_TOKEN, Stack
-
-
-def tracker(stack: Stack, conversation_id: str) -> dict[str, Any]:
-    """The conversation as Rasa's tracker store holds it (Rasa's own port, not the proxy)."""
-    url = f"{stack.ports.rasa_url}/conversations/{conversation_id}/tracker"
-    response = httpx.get(url, params={"token": RASA_TOKEN} if RASA_TOKEN else None, timeout=30)
-    response.raise_for_status()
-    return response.json()
 
 
 def user_events_of(tracker_json: dict[str, Any], message_id: int) -> list[dict[str, Any]]:

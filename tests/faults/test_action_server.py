@@ -6,10 +6,10 @@ gets fallback after fallback. So the channel service checks the action server be
 keeps the person's message and tells them so; the message is answered, once, when it is back.
 """
 
-from records import tracker, transcript, user_events_of
-
 from channels.texts import notice
-from telegram_helpers import Chat, response
+from tests.faults.records import transcript, user_events_of
+from tests.support.stack import tracker
+from tests.support.telegram_chat import Chat, response
 
 PESEL = "04312609878"  # Andrii Melnyk, a demo person (backend/README.md)
 
@@ -25,8 +25,8 @@ def test_messages_wait_for_the_action_server_and_the_form_goes_on(stack, telegra
         chat.expect_text(notice("kept_for_later", "pl"), timeout=30)
         # Someone else opens the widget meanwhile: their first message waits too.
         newcomer = widget("uk")
-        newcomer.say("Привіт")
-        newcomer.wait_until(lambda p: p.shown("system"), 30, "the notice")
+        newcomer.say("Привіт", wait=False)
+        newcomer.wait_until(lambda: newcomer.shown("system"), 30, "the notice")
         assert [m["text"] for m in newcomer.shown("system")] == [notice("kept_for_later", "uk")]
         [(_, kept)] = store.waiting_for_bot("telegram-5200001")
         assert PESEL not in kept.text  # stored masked; the raw value waits in memory only
@@ -38,7 +38,7 @@ def test_messages_wait_for_the_action_server_and_the_form_goes_on(stack, telegra
     ask_code = response("utter_ask_verification_code", "pl")["text"]
     chat.expect_text(f"{notice('kept_for_later', 'pl')}\n\n{ask_code}", timeout=60)
     greeting = response("utter_greet", "uk")["text"]
-    newcomer.wait_until(lambda p: p.shown("bot"), 60, "the greeting")
+    newcomer.wait_until(lambda: newcomer.shown("bot"), 60, "the greeting")
     assert [m["text"] for m in newcomer.shown()[1:]] == [notice("kept_for_later", "uk"), greeting]
 
     assert [author for author, _ in transcript(store, "telegram-5200001")] == [

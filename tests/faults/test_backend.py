@@ -5,9 +5,9 @@ shows it on Rasa's own REST channel); here the person gets it on their channel, 
 and the form works again once the backend is back, with nobody restarting anything else.
 """
 
-from records import tracker, transcript, user_events_of
-
-from telegram_helpers import Chat
+from tests.faults.records import transcript, user_events_of
+from tests.support.stack import tracker
+from tests.support.telegram_chat import Chat
 
 PESEL = "85070312345"  # Olena Kovalenko, a demo person (backend/README.md)
 CHECK_STATUS = "перевірте, будь ласка, мій статус"

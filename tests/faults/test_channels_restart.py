@@ -8,11 +8,11 @@ errors and flood limits are tested in tests/channels (test_telegram_delivery.py,
 test_telegram_polling.py), a graceful restart with messages waiting for Telegram too.
 """
 
-from records import tracker, transcript, user_events_of
-
 from channels.texts import notice
-from fake_bot_api import wait_for
-from telegram_helpers import Chat, response
+from tests.faults.records import transcript, user_events_of
+from tests.support.stack import tracker
+from tests.support.telegram_chat import Chat, response
+from tests.support.waiting import wait_for
 
 CHAT = 5200003
 GET_PESEL = response("utter_greet", "ru")["buttons"][0]["title"]  # its payload: /get_pesel
@@ -31,14 +31,14 @@ def test_turns_cut_off_by_a_crash_are_answered_once_or_asked_again(
     chat.say("/start")
     chat.expect("utter_greet", language="ru")
     visitor = widget("en")
-    visitor.say("how can I get a PESEL number?")
+    visitor.say("how can I get a PESEL number?", wait=False)
     step_1 = response("utter_get_pesel_step_1", "en")["text"]
-    visitor.wait_until(lambda p: [m["text"] for m in p.shown("bot")] == [step_1])
+    visitor.wait_until(lambda: [m["text"] for m in visitor.shown("bot")] == [step_1])
 
     rasa_proxy.hold()
     try:
         chat.press(GET_PESEL)
-        visitor.press(NEXT)
+        visitor.press(NEXT, wait=False)
         wait_for(lambda: len(turns_held(rasa_proxy)) == 2, 60, "both turns on their way to Rasa")
         stack.kill("channels")
     finally:
@@ -50,11 +50,11 @@ def test_turns_cut_off_by_a_crash_are_answered_once_or_asked_again(
 
     # Taken up once no instance of the service can still be working on them (45 s here).
     chat.expect("utter_get_pesel_step_1", language="ru", timeout=120)
-    visitor.wait_until(lambda p: p.shown("system"), 60, "the notice")
+    visitor.wait_until(lambda: visitor.shown("system"), 60, "the notice")
     assert [m["text"] for m in visitor.shown("system")] == [notice("send_again", "en")]
-    visitor.press(NEXT)
+    visitor.press(NEXT, wait=False)
     step_2 = response("utter_get_pesel_step_2", "en")["text"]
-    visitor.wait_until(lambda p: p.shown("bot")[-1]["text"] == step_2)
+    visitor.wait_until(lambda: visitor.shown("bot")[-1]["text"] == step_2)
 
     # Several rounds of the retry loops later, nothing came twice.
     assert len(chat.new()) == 1

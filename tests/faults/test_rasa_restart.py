@@ -6,32 +6,32 @@ again. The walkthrough goes on from the step it was at: Rasa reads the conversat
 SQL tracker store. Last in the session: Rasa takes the longest to start.
 """
 
-from records import tracker, user_events_of
-
 from channels.texts import notice
-from telegram_helpers import response
+from tests.faults.records import user_events_of
+from tests.support.stack import tracker
+from tests.support.telegram_chat import response
 
 
 def test_the_walkthrough_goes_on_after_rasa_restarts_with_nothing_lost(stack, widget, store):
     person = widget("en")
     steps = [response(f"utter_get_pesel_step_{n}", "en")["text"] for n in (1, 2, 3, 4)]
     next_step = response("utter_get_pesel_step_1", "en")["buttons"][0]["title"]  # its payload: /affirm
-    person.say("how can I get a PESEL number?")
-    person.wait_until(lambda p: [m["text"] for m in p.shown("bot")] == steps[:1])
-    person.press(next_step)
-    person.wait_until(lambda p: [m["text"] for m in p.shown("bot")] == steps[:2])
+    person.say("how can I get a PESEL number?", wait=False)
+    person.wait_until(lambda: [m["text"] for m in person.shown("bot")] == steps[:1])
+    person.press(next_step, wait=False)
+    person.wait_until(lambda: [m["text"] for m in person.shown("bot")] == steps[:2])
 
     stack.stop("rasa")
     try:
         kept = notice("kept_for_later", "en")
-        person.press(next_step)
-        person.wait_until(lambda p: [m["text"] for m in p.shown("system")] == [kept], 30, "the notice")
-        person.press(next_step)
-        person.wait_until(lambda p: [m["text"] for m in p.shown("system")] == [kept] * 2, 30, "the notice")
+        person.press(next_step, wait=False)
+        person.wait_until(lambda: [m["text"] for m in person.shown("system")] == [kept], 30, "the notice")
+        person.press(next_step, wait=False)
+        person.wait_until(lambda: [m["text"] for m in person.shown("system")] == [kept] * 2, 30, "the notice")
     finally:
         stack.start("rasa")
 
-    person.wait_until(lambda p: [m["text"] for m in p.shown("bot")] == steps, 120, "steps 3 and 4")
+    person.wait_until(lambda: [m["text"] for m in person.shown("bot")] == steps, 120, "steps 3 and 4")
     assert [m["author"] for m in person.shown()] == [
         *("user", "bot", "user", "bot"),
         *("user", "system", "user", "system"),

@@ -10,7 +10,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from channels.texts import notice
-from conftest import healthy, user_events, wait_for
+from tests.support.stack import healthy, user_events
+from tests.support.waiting import wait_for
 
 HUNDRED_KB = "Привіт! " * 12_800
 HTML = '<script>alert(1)</script><img src=x onerror="alert(2)"><a href="javascript:alert(3)">PESEL</a>'

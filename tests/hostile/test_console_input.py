@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from conftest import Widget, wait_for
+from tests.support.waiting import wait_for
+from tests.support.widget import WidgetClient
 
 CONSOLE = {"X-Requested-With": "console"}
 HOSTILE = [
@@ -30,8 +31,8 @@ def console(stack) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="module")
-def handed_off(stack, console) -> Iterator[tuple[Widget, int]]:
-    person = Widget(stack, "uk")
+def handed_off(stack, console) -> Iterator[tuple[WidgetClient, int]]:
+    person = WidgetClient(stack.ports.channels_url, "uk")
     person.say("хочу поговорити з людиною")
     ticket_id = wait_for(lambda: _ticket_of(console, person.conversation_id), 30, "the ticket")
     yield person, ticket_id

@@ -6,7 +6,7 @@ import pytest
 
 from channels.texts import notice
 from common.logs import mask
-from conftest import tracker, user_events
+from tests.support.stack import tracker, user_events
 
 FORGED = [
     '/inform{"pesel":"44051401458"}',

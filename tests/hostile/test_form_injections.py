@@ -8,9 +8,9 @@ import sqlite3
 
 import pytest
 
-from conftest import tracker, user_events
 from knowledge.build import load as load_knowledge
-from telegram_helpers import response
+from tests.support.stack import tracker, user_events
+from tests.support.telegram_chat import response
 
 # Values a form asks again for, with the reason it refuses them.
 VALUE_LIKE = ["1' OR '1'='1", "{{7*7}}", "${7*7}", "{% print(7*7) %}"]

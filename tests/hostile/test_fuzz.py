@@ -12,7 +12,7 @@ from schemathesis.checks import not_a_server_error
 
 from channels.app import create_app
 from channels.config import Settings
-from conftest import healthy
+from tests.support.stack import healthy
 
 # Read once from the document; an app that never starts is enough for that.
 OPERATIONS = [

@@ -22,8 +22,9 @@ from channels.backend_client import BackendClient
 from channels.retention import Deleted, purge
 from channels.store import Store
 from common.db import make_engine, make_session_factory
+from common.dev import REPO_ROOT as ROOT
 from scripts import mailbox
-from scripts.stack import ROOT
+from tests.support.widget import WidgetClient
 
 PESEL, EMAIL, PHONE = "85070312345", "olena.kovalenko@example.org", "+48 600 100 001"
 # The raw values and the digit runs they could leave behind in another shape.
@@ -91,7 +92,7 @@ def have_a_full_conversation(stack, user) -> None:
     [answer, *_] = user.say(EMAIL)
     assert EMAIL not in answer["text"]
     user.hand_off("хочу поговорити з людиною")
-    user.write_to_helpdesk(f"мій телефон {PHONE}, пошта {EMAIL}, PESEL {PESEL}")
+    write_to_helpdesk(user, f"мій телефон {PHONE}, пошта {EMAIL}, PESEL {PESEL}")
 
 
 def test_after_a_whole_conversation_personal_data_is_only_in_the_backend(stack, widget_user):
@@ -139,7 +140,7 @@ def test_the_console_forgets_one_persons_conversation_everywhere_and_nothing_els
     for user in (forgotten, kept):
         user.say("привіт")
         user.hand_off("хочу поговорити з людиною")
-        user.write_to_helpdesk(f"мій телефон {PHONE}")
+        write_to_helpdesk(user, f"мій телефон {PHONE}")
     with console(stack) as client:
         response = client.post(f"/console/api/conversations/{forgotten.conversation_id}/forget")
     assert response.status_code == 200
@@ -234,3 +235,10 @@ async def purge_before(stack, cutoff: datetime) -> Deleted:
     finally:
         await backend.close()
         engine.dispose()
+
+
+def write_to_helpdesk(user: WidgetClient, text: str) -> None:
+    """A message to the helpdesk while handed off: nobody answers, it is only stored and shown."""
+    after = user.last_id()
+    user.say(text, wait=False)
+    user.wait_for_message("user", after)

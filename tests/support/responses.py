@@ -9,9 +9,18 @@ from typing import Any
 
 import yaml
 
-from scripts.stack import DEMO_PORTAL
+from devstack.project import DEMO_PORTAL
 
-RESPONSES_FILE = Path(__file__).resolve().parents[2] / "bot" / "domain" / "generated_responses.yml"
+DOMAIN = Path(__file__).resolve().parents[2] / "bot" / "domain"
+RESPONSES_FILE = DOMAIN / "generated_responses.yml"
+
+
+def domain_responses() -> dict[str, list[dict[str, Any]]]:
+    """Every response of the bot's domain files, as the action server receives them (unfilled)."""
+    responses: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted(DOMAIN.glob("*.yml")):
+        responses.update(yaml.safe_load(path.read_text(encoding="utf-8")).get("responses") or {})
+    return responses
 
 
 @cache

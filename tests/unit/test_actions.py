@@ -1,10 +1,8 @@
 import asyncio
 import datetime as dt
 import itertools
-from pathlib import Path
 
 import pytest
-import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -15,16 +13,6 @@ from actions.report import status_report
 from actions.status import OUTCOME_RESPONSES as STATUS
 from actions.texts import LANGUAGES, localized_text
 from actions.walkthrough import ActionWalkthrough, last_bot_response
-
-DOMAIN_DIR = Path(__file__).resolve().parents[2] / "bot" / "domain"
-
-
-@pytest.fixture(scope="module")
-def domain() -> dict:
-    responses: dict = {}
-    for path in DOMAIN_DIR.glob("*.yml"):
-        responses.update(yaml.safe_load(path.read_text(encoding="utf-8")).get("responses") or {})
-    return {"responses": responses}
 
 
 def tracker(slots=None, events=None, message=None) -> Tracker:

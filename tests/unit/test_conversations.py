@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from channels.app import MIGRATIONS
 from channels.conversations import ConversationService
 from channels.hub import Hub
 from channels.kept import MAX_TRIES, MESSAGE_ID, ORPHANED_AFTER
@@ -23,9 +22,9 @@ from channels.models import Conversation, Message
 from channels.rasa_client import RasaUnavailable
 from channels.store import Store
 from channels.texts import notice
-from common.db import make_engine, make_session_factory, upgrade_with_alembic
 from tests.support.fake_helpdesk import STAFF_TOKEN, FakeHelpdesk
 from tests.support.fake_rasa import FakeRasa
+from tests.support.store import migrated_store
 
 PERSON = "web-p1"
 TICKET = 7
@@ -65,10 +64,8 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'channels.db'}")
-    upgrade_with_alembic(engine, MIGRATIONS, 1)
-    yield World(Store(make_session_factory(engine)), FakeRasa(), FakeHelpdesk(), Hub())
-    engine.dispose()
+    with migrated_store(f"sqlite:///{tmp_path / 'channels.db'}") as store:
+        yield World(store, FakeRasa(), FakeHelpdesk(), Hub())
 
 
 def say(service: ConversationService, text: str, payload: str | None = None) -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 KUBERNETES = "1.30.0"
 WORKLOADS = ("Deployment", "StatefulSet")
-# The health endpoints the services really have (scripts/stack.py checks the same ones).
+# The health endpoints the services really have (devstack/project.py checks the same ones).
 HTTP_PROBES = {
     "backend": {"readiness": "/health", "liveness": "/health"},
     "actions": {"readiness": "/health", "liveness": "/health"},

@@ -4,7 +4,7 @@ one conversation at once do to its tracker: lost, duplicated, reordered or inter
 import json
 
 from deploy.scale.audit import check_burst, check_conversation, reduce_event, routing, served
-from deploy.scale.topology import nginx_conf
+from deploy.scale.topology import Layout, nginx_conf
 
 LISTEN = ("action", "action_listen", {})
 START = [("action", "action_session_start", {}), LISTEN]
@@ -131,7 +131,7 @@ def test_nginx_log_counts_per_instance_and_conversation(tmp_path):
 
 
 def test_the_nginx_configuration_routes_rasa_by_conversation(tmp_path):
-    conf = nginx_conf(tmp_path)
+    conf = nginx_conf(tmp_path, Layout.free())
     assert "{{" not in conf
     sticky = conf.split("upstream rasa_sticky {", 1)[1].split("}", 1)[0]
     assert "hash $rasa_conversation consistent;" in sticky

@@ -8,6 +8,8 @@ COPY backend backend
 COPY common common
 COPY channels channels
 RUN pip install --no-cache-dir .
+# The channel service reads and deletes from Rasa's tracker store with bot/tracker_admin.py.
+COPY bot/tracker_admin.py bot/
 # The action server imports bot/actions (and its generated guides.json) from /app/bot.
 COPY bot/actions bot/actions
 COPY knowledge knowledge

@@ -14,8 +14,8 @@ COPY bot/rasa_server.py bot/
 COPY common/__init__.py common/logs.py common/
 COPY bot/credentials.yml bot/config.yml bot/
 COPY bot/models/current.tar.gz bot/models/current.tar.gz
-# The tracker-table Job (rasa.yaml) runs this with the same image.
-COPY deploy/scale/tracker_tables.py deploy/scale/tracker_tables.py
+# The tracker-table Job (rasa.yaml) runs `python -m tracker_admin` with the same image.
+COPY bot/tracker_admin.py bot/
 RUN useradd --uid 10001 rasa
 USER 10001
 WORKDIR /app/bot

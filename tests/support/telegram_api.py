@@ -15,20 +15,20 @@ import contextlib
 import copy
 import itertools
 import json
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.support.asgi_server import ServerThread
 
 MAX_TEXT_LENGTH = 4096
 MAX_CALLBACK_DATA_BYTES = 64
@@ -194,8 +194,9 @@ class FakeBot:
         markup = params.get("reply_markup")
         _check_markup(markup)
         with self._lock:
-            message = {
-                "message_id": next(self._ids),
+            message_id = next(self._ids)
+            message: dict[str, Any] = {
+                "message_id": message_id,
                 "date": int(time.time()),
                 "chat": {"id": chat_id, "type": "private"},
                 "from": self.me(),
@@ -203,7 +204,7 @@ class FakeBot:
             }
             if markup:
                 message["reply_markup"] = markup
-            self._messages[(chat_id, message["message_id"])] = message
+            self._messages[(chat_id, message_id)] = message
             return message
 
     def _api_sendchataction(self, params: dict[str, Any]) -> Any:
@@ -430,62 +431,3 @@ def _error(failure: Failure) -> JSONResponse:
     if failure.parameters:
         body["parameters"] = failure.parameters
     return JSONResponse(body, status_code=failure.status)
-
-
-def bound_socket() -> socket.socket:
-    """A listening-ready socket on a free local port (so that a server's URL is known before it starts)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-class ServerThread:
-    """An ASGI app under uvicorn in a thread of the test process, with its own event loop."""
-
-    def __init__(
-        self,
-        app: Any,
-        sock: socket.socket | None = None,
-        on_start: Callable[[], Any] | None = None,
-    ) -> None:
-        self._sock = sock or bound_socket()
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-        self._on_start = on_start
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self, timeout: float = 60) -> None:
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the server at {self.url} did not start")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        asyncio.run(self._serve())
-
-    async def _serve(self) -> None:
-        background = asyncio.create_task(self._on_start()) if self._on_start else None
-        try:
-            await self._server.serve(sockets=[self._sock])
-        finally:
-            if background:
-                background.cancel()
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 30, what: str = "the condition") -> Any:
-    """Poll until `condition()` is truthy; returns its value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.1)

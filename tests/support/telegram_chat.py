@@ -12,10 +12,9 @@ from typing import Any
 
 from channels.app import create_app
 from channels.config import Settings
-from fake_bot_api import FakeBot, FakeBotApi, ServerThread, bound_socket
+from tests.support.asgi_server import ServerThread, bound_socket
 from tests.support.responses import bot_responses
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.telegram_api import FakeBot, FakeBotApi
 
 
 def response(name: str, language: str) -> dict[str, Any]:

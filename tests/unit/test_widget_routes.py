@@ -5,14 +5,11 @@ echo, history and refusals.
 """
 
 import json
-import socket
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
@@ -20,6 +17,7 @@ from websockets.sync.client import ClientConnection, connect
 from channels.app import create_app
 from channels.config import Settings
 from channels.texts import LANGUAGES, notice, widget_labels
+from tests.support.asgi_server import ServerThread
 
 CLOSED_PORT = "http://127.0.0.1:9"  # the discard port: nobody listens there
 WAIT = 15  # seconds for any one frame: a missing push fails the test instead of hanging it
@@ -39,19 +37,10 @@ def app(tmp_path_factory) -> FastAPI:
 @pytest.fixture(scope="module")
 def server(app) -> Iterator[str]:
     """The channel service on a free port, with a database of its own."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    while not server.started:
-        thread.join(0.05)
-        assert thread.is_alive(), "the channel service did not start"
-    host, port = listener.getsockname()
-    yield f"http://{host}:{port}"
-    server.should_exit = True
-    thread.join(10)
-    listener.close()
+    server = ServerThread(app)
+    server.start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture

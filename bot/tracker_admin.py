@@ -1,0 +1,152 @@
+"""Administration of Rasa's SQL tracker store (masking_tracker_store.py beside it): the table
+Rasa 3.6's SQLTrackerStore writes, reading it, deleting from it, and creating it.
+
+The channel service imports this module as `bot.tracker_admin` (its environment has SQLAlchemy but
+not Rasa) for the console's failure view (channels/insights.py) and for retention and forget
+(channels/retention.py); nothing but `create_tables` needs Rasa. Rasa owns the table: the
+columns below are the ones read and deleted by (rasa/core/tracker_store.py, SQLEvent).
+
+Creating the tables once, before several Rasa servers start on an empty PostgreSQL database
+(they would race to create them and one would fail), with Rasa's Python from bot/:
+
+    cd bot && ../.venv-rasa/bin/python -m tracker_admin ENDPOINTS_FILE
+
+(`make scale-test` does, and so does the Kubernetes Job of deploy/k8s/rasa.yaml.)
+
+Imported by the Rasa environment too (Python 3.10, SQLAlchemy 1.4): nothing newer here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement, Engine
+
+events = Table(
+    "events",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("sender_id", String(255)),
+    Column("type_name", String(255)),
+    Column("timestamp", Float),
+    Column("intent_name", String(255)),
+    Column("action_name", String(255)),
+    Column("data", Text),
+)
+
+
+def user_events(tracker_url: str, limit: int) -> list[tuple[float | None, str | None]]:
+    """(timestamp, data as JSON) of the newest `limit` user events, newest first; empty while
+    Rasa has written nothing (a SQLite file that does not exist yet is not created)."""
+    engine = _reader(tracker_url)
+    if engine is None:
+        return []
+    query = (
+        select(events.c.timestamp, events.c.data)
+        .where(events.c.type_name == "user")
+        .order_by(events.c.id.desc())
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        if not inspect(connection).has_table(events.name):
+            return []
+        return [(timestamp, data) for timestamp, data in connection.execute(query)]
+
+
+def forget(tracker_url: str, sender_id: str) -> int:
+    """Deletes every event of the conversation; returns how many. Rasa reads a conversation back
+    from the table on every message, so a deleted conversation simply starts afresh."""
+    return _delete(tracker_url, events.c.sender_id == sender_id)
+
+
+def purge(tracker_url: str, before: datetime) -> int:
+    """Deletes the events older than `before` (Rasa's timestamps are Unix seconds); returns how many."""
+    return _delete(tracker_url, events.c.timestamp < before.timestamp())
+
+
+def create_tables(endpoints_file: str) -> str:
+    """Creates the tables of the tracker store `endpoints_file` names (Rasa's own code does, as
+    on a server's start); returns the store's class name. Needs Rasa, run from bot/."""
+    from rasa.core.tracker_store import TrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.utils.endpoints import read_endpoint_config
+
+    sys.path.insert(0, os.getcwd())  # as `rasa run` does: bot/masking_tracker_store.py
+    config = read_endpoint_config(endpoints_file, "tracker_store")
+    if config is None:
+        raise SystemExit(f"{endpoints_file}: no tracker_store")
+    return type(TrackerStore.create(config, Domain.empty())).__name__
+
+
+def _reader(url: str) -> Engine | None:
+    """A read-only engine (one per URL); None while its SQLite file does not exist."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        # Other databases: read-only by the grants of the configured user.
+        return _pooled(url)
+    if not parsed.database or not Path(parsed.database).is_file():
+        return None
+    return _pooled(f"sqlite:///file:{Path(parsed.database).resolve()}?mode=ro&uri=true")
+
+
+def _delete(tracker_url: str, condition: ColumnElement[bool]) -> int:
+    """A SQLite file that does not exist yet is left alone (Rasa creates it)."""
+    engine = _writer(tracker_url)
+    if engine is None:
+        return 0
+    try:
+        with engine.begin() as connection:
+            if not inspect(connection).has_table(events.name):
+                return 0
+            if engine.dialect.name == "sqlite":
+                # Overwrite the deleted rows' bytes instead of leaving them in free pages.
+                connection.execute(text("PRAGMA secure_delete = ON"))
+            deleted: int = connection.execute(delete(events).where(condition)).rowcount
+            return deleted
+    finally:
+        engine.dispose()
+
+
+def _writer(url: str) -> Engine | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, hide_parameters=True)
+    if not (parsed.database and Path(parsed.database).is_file()):
+        return None
+    # Rasa's own file: no pragmas of this project's databases (WAL would stay set on it).
+    return create_engine(url, hide_parameters=True, connect_args={"timeout": 30})
+
+
+@cache
+def _pooled(url: str) -> Engine:
+    # Requests read from worker threads, so a pooled SQLite connection may move between threads.
+    connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    print(f"tracker store ready: {create_tables(sys.argv[1])}")
