@@ -73,3 +73,6 @@ class Message(Base):
     # Outgoing messages on push channels (Telegram) are delivered by a worker that retries until this is
     # set; every other message has it from the start.
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
+
+    # The console's analytics read messages by author and period (migration 0003).
+    __table_args__ = (Index("ix_messages_author_created_at", "author", "created_at", "conversation_id"),)

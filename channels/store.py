@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import Engine, delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,6 +27,13 @@ def conversation_id(channel: str, external_id: str) -> str:
 class Store:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._sessions = session_factory
+
+    @property
+    def engine(self) -> Engine:
+        """For reports that read with SQL of their own (channels/analytics.py)."""
+        bind = self._sessions.kw["bind"]
+        assert isinstance(bind, Engine), "the store's sessions are bound to one engine"
+        return bind
 
     @outlasting_outages
     def conversation(self, conversation_id: str) -> Conversation | None:
