@@ -18,29 +18,29 @@ paired here in Python, and those sets are small.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    JSON,
     Connection,
     Engine,
     Index,
     MetaData,
+    String,
     and_,
-    case,
-    cast,
     distinct,
     func,
     inspect,
+    literal_column,
     or_,
     select,
-    type_coerce,
+    text,
     union_all,
 )
 from sqlalchemy.sql.elements import ColumnElement
@@ -70,9 +70,14 @@ CHUNK = 500
 # Indexes on Rasa's table (which Rasa creates with only sender_id indexed): every tracker query
 # here is a range on one of them, so a period's figures never scan the whole table.
 TRACKER_INDEXES = {
-    "ix_events_action_name_timestamp": ("action_name", "timestamp", "sender_id"),
-    "ix_events_intent_name_timestamp": ("intent_name", "timestamp", "sender_id"),
+    # By sender within an action (a slot's name): the per-conversation figures group without a sort.
+    "ix_events_action_name_sender": ("action_name", "sender_id", "timestamp"),
+    # Timestamp last in both: led by a range, SQLite's planner would skip-scan one for the other's query.
+    "ix_events_intent_name_sender": ("intent_name", "sender_id", "timestamp"),
 }
+# A slot event's value, as SQL text per dialect, and the index that holds it with the slot's name.
+VALUE_EXPRESSIONS = {"sqlite": "json_extract(data, '$.value')", "postgresql": "((data::json) ->> 'value')"}
+VALUE_INDEX = "ix_events_slot_value"
 
 
 @dataclass(frozen=True)
@@ -215,21 +220,27 @@ def report(channels: Engine, tracker_url: str, period: Period) -> Report:
 
 
 def _activity(connection: Connection, period: Period) -> list[Activity]:
-    day = func.date(Message.created_at)
+    day = func.date(Message.created_at).label("day")
+    # Per day and conversation first (from the index alone), so that only those pairs, not every
+    # message, are joined with their conversation's language and channel.
+    pairs = (
+        select(day, Message.conversation_id, func.count().label("messages"))
+        .where(_people(period))
+        .group_by(day, Message.conversation_id)
+        .subquery()
+    )
     query = (
         select(
-            day,
-            Conversation.language,
-            Conversation.channel,
-            func.count(distinct(Message.conversation_id)),
-            func.count(),
+            pairs.c.day, Conversation.language, Conversation.channel, func.count(), func.sum(pairs.c.messages)
         )
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(_people(period))
-        .group_by(day, Conversation.language, Conversation.channel)
-        .order_by(day, Conversation.language, Conversation.channel)
+        .join(Conversation, Conversation.id == pairs.c.conversation_id)
+        .group_by(pairs.c.day, Conversation.language, Conversation.channel)
+        .order_by(pairs.c.day, Conversation.language, Conversation.channel)
     )
-    return [Activity(str(d), lang, channel, c, m) for d, lang, channel, c, m in connection.execute(query)]
+    return [
+        Activity(str(d), lang, channel, int(c), int(m))
+        for d, lang, channel, c, m in connection.execute(query)
+    ]
 
 
 def _people(period: Period) -> ColumnElement[bool]:
@@ -293,8 +304,8 @@ def _tracker_facts(engine: Engine, period: Period) -> TrackerFacts:
         if not inspect(connection).has_table(events.name):
             return TrackerFacts()
         span = (period.start.timestamp(), period.end.timestamp())
-        json = _Json(connection.dialect.name)
-        topics = _slot_values(connection, "topic", span, json)
+        values = _Json(connection.dialect.name)
+        topics = _slot_values(connection, "topic", span, values)
         return TrackerFacts(
             solved=_solved(connection, span),
             handoffs=_handoffs(connection, span),
@@ -304,22 +315,21 @@ def _tracker_facts(engine: Engine, period: Period) -> TrackerFacts:
             ),
             faq=_ranked(topics, "faq:"),
             tasks=_tasks(connection, span),
-            feedback=_feedback(_slot_values(connection, "feedback", span, json)),
-            funnels=_funnels(connection, span, json),
+            feedback=_feedback(_slot_values(connection, "feedback", span, values)),
+            funnels=_funnels(connection, span, values),
         )
 
 
 class _Json:
-    """A value inside the JSON text of an event: SQLite reads the text as it is, PostgreSQL needs
-    it cast (the column is TEXT); SQLAlchemy writes json_extract or #>> for each."""
+    """A slot event's value (JSON text inside `data`), written exactly as the expression index
+    VALUE_INDEX is (no bound parameter for the path), so that the index covers it: reading `data`
+    row by row from the table is what costs, not the JSON."""
 
     def __init__(self, dialect: str) -> None:
-        self._cast = dialect == "postgresql"
+        self.expression = VALUE_EXPRESSIONS["postgresql" if dialect == "postgresql" else "sqlite"]
 
-    def text(self, *path: str) -> ColumnElement[str]:
-        document = cast(events.c.data, JSON) if self._cast else type_coerce(events.c.data, JSON)
-        value: ColumnElement[str] = document[path].as_string()
-        return value
+    def value(self) -> ColumnElement[str]:
+        return literal_column(self.expression, String)
 
 
 def _in(span: tuple[float, float]) -> ColumnElement[bool]:
@@ -371,8 +381,8 @@ def _per_conversation(
     return Counter({sender: int(count) for sender, count in connection.execute(query)})
 
 
-def _slot_values(connection: Connection, slot: str, span: tuple[float, float], json: _Json) -> Counter[str]:
-    value = json.text("value")
+def _slot_values(connection: Connection, slot: str, span: tuple[float, float], values: _Json) -> Counter[str]:
+    value = values.value()
     query = (
         select(value, func.count())
         .where(events.c.action_name == slot, events.c.type_name == "slot", _in(span))
@@ -416,53 +426,50 @@ def _feedback(answers: Counter[str]) -> list[Feedback]:
     return sorted(per_topic.values(), key=lambda row: (-(row.yes + row.no), row.topic))
 
 
-def _funnels(connection: Connection, span: tuple[float, float], json: _Json) -> list[Funnel]:
-    """Per guide and step: people who saw it, were shown its stuck help, or whose last sight of
-    the guide in the period it was (no end after it). From slot `walkthrough`."""
-    shown = (
-        select(
-            events.c.sender_id.label("sender"),
-            json.text("value", "guide").label("guide"),
-            json.text("value", "step").label("step"),
-            json.text("value", "shown").label("shown"),
-            func.row_number()
-            .over(
-                partition_by=(events.c.sender_id, json.text("value", "guide")),
-                order_by=(events.c.timestamp.desc(), events.c.id.desc()),
-            )
-            .label("newest"),
-        )
-        .where(events.c.action_name == "walkthrough", events.c.type_name == "slot", _in(span))
+def _funnels(connection: Connection, span: tuple[float, float], values: _Json) -> list[Funnel]:
+    """Per guide and step: people who saw it, were shown its stuck help, or whose last sight of a
+    walkthrough in the period it was (no end after it). From slot `walkthrough`, whose few
+    distinct values are counted in SQL and read here."""
+    value = values.value().label("value")
+    where = (events.c.action_name == "walkthrough", _in(span))
+    # Distinct people per value as two groupings, which read VALUE_INDEX in order (no sort).
+    pairs = select(value, events.c.sender_id).where(*where).group_by(value, events.c.sender_id).subquery()
+    people = select(pairs.c.value, func.count()).group_by(pairs.c.value)
+    newest = (
+        select(events.c.sender_id, func.max(events.c.timestamp).label("at"))
+        .where(*where)
+        .group_by(events.c.sender_id)
         .subquery()
     )
-    people = func.count(distinct(shown.c.sender))
-    left = func.sum(_case((shown.c.newest == 1) & (shown.c.shown != "done")))
-    query = select(shown.c.guide, shown.c.step, shown.c.shown, people, left).group_by(
-        shown.c.guide, shown.c.step, shown.c.shown
+    last = (
+        select(value, func.count())
+        .join(newest, and_(newest.c.sender_id == events.c.sender_id, newest.c.at == events.c.timestamp))
+        .where(events.c.action_name == "walkthrough")
+        .group_by(value)
     )
-    return _assemble(connection.execute(query).all())
+    return _assemble(
+        Counter({str(v): int(n) for v, n in connection.execute(people)}),
+        Counter({str(v): int(n) for v, n in connection.execute(last)}),
+    )
 
 
-def _case(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return case((condition, 1), else_=0)
-
-
-def _assemble(rows: Sequence[Any]) -> list[Funnel]:
+def _assemble(people: Counter[str], last: Counter[str]) -> list[Funnel]:
     steps: dict[str, dict[int, FunnelStep]] = defaultdict(dict)
     finished: Counter[str] = Counter()
-    for guide, step, what, people, left in rows:
-        if not guide:
-            continue
+    for value in {*people, *last}:
+        try:
+            shown = json.loads(value)
+            guide, what = str(shown["guide"]), shown["shown"]
+        except (ValueError, TypeError, KeyError):
+            continue  # not a value the walkthrough action writes
         if what == "done":
-            finished[str(guide)] += int(people)
+            finished[guide] += people[value]
             continue
-        number = int(float(step))
-        row = steps[str(guide)].setdefault(number, FunnelStep(number, 0, 0, 0))
-        if what == "step":
-            row.saw += int(people)
-        elif what == "stuck":
-            row.stuck += int(people)
-        row.left += int(left or 0)
+        number = int(shown["step"])
+        row = steps[guide].setdefault(number, FunnelStep(number, 0, 0, 0))
+        row.saw += people[value] if what == "step" else 0
+        row.stuck += people[value] if what == "stuck" else 0
+        row.left += last[value]
     guides = sorted({*steps, *finished})
     return [Funnel(g, finished[g], [steps[g][n] for n in sorted(steps[g])]) for g in guides]
 
@@ -540,8 +547,24 @@ def create_tracker_indexes(url: str) -> list[str]:
             if name not in existing:
                 Index(name, *(table.c[column] for column in columns)).create(connection)
                 created.append(name)
+        if not _index_exists(connection, VALUE_INDEX):  # SQLAlchemy lists no expression index
+            dialect = "postgresql" if connection.dialect.name == "postgresql" else "sqlite"
+            # Slot name, then value: the value queries read only this index, never the table.
+            # Value before sender: grouping by value, then by sender within it, reads the index in order.
+            columns = f"action_name, {VALUE_EXPRESSIONS[dialect]}, sender_id, timestamp"
+            connection.execute(text(f"CREATE INDEX {VALUE_INDEX} ON events ({columns})"))
+            created.append(VALUE_INDEX)
     engine.dispose()
     return created
+
+
+def _index_exists(connection: Connection, name: str) -> bool:
+    catalogue = (
+        "SELECT 1 FROM pg_indexes WHERE indexname = :name"
+        if connection.dialect.name == "postgresql"
+        else "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = :name"
+    )
+    return connection.execute(text(catalogue), {"name": name}).first() is not None
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -59,7 +59,7 @@ def test_the_figures_of_a_known_dataset(stores):
 
 def test_the_figures_are_the_same_with_the_indexes(stores):
     channels, tracker_url = stores
-    assert len(analytics.create_tracker_indexes(tracker_url)) == 2
+    assert len(analytics.create_tracker_indexes(tracker_url)) == 3
     assert analytics.create_tracker_indexes(tracker_url) == []
     expect_known_figures(analytics.report(channels, tracker_url, Period(*analytics_data.PERIOD)))
 
