@@ -21,7 +21,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -218,18 +218,18 @@ def _write(channels: Engine, tracker: Engine, batch: list[Conversation], totals:
     with channels.begin() as connection:
         connection.exec_driver_sql(
             "INSERT INTO conversations (id, channel, external_id, language, state, created_at, updated_at) "
-            "VALUES (%s)" % _marks(channels, 7),
+            f"VALUES ({_marks(channels, 7)})",
             [(*p, now, now) for p in people],
         )
         connection.exec_driver_sql(
             "INSERT INTO messages (conversation_id, author, text, buttons, created_at, delivered_at) "
-            "VALUES (%s)" % _marks(channels, 6),
+            f"VALUES ({_marks(channels, 6)})",
             messages,
         )
     with tracker.begin() as connection:
         connection.exec_driver_sql(
             "INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) "
-            "VALUES (%s)" % _marks(tracker, 6),
+            f"VALUES ({_marks(tracker, 6)})",
             rows,
         )
 
@@ -292,12 +292,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--conversations", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     args = parser.parse_args(argv)
     lines = ["| database | period | figures (SQL) | page (figures + HTML) |", "| --- | --- | --- | --- |"]
-    with tempfile.TemporaryDirectory(prefix="bench-analytics-") as folder:
-        channels_url = f"sqlite:///{Path(folder) / 'channels.db'}"
-        tracker_url = f"sqlite:///{Path(folder) / 'tracker.db'}"
-        lines += run("SQLite", channels_url, tracker_url, args.conversations, args.runs)
+    if not args.no_sqlite:
+        with tempfile.TemporaryDirectory(prefix="bench-analytics-") as folder:
+            channels_url = f"sqlite:///{Path(folder) / 'channels.db'}"
+            tracker_url = f"sqlite:///{Path(folder) / 'tracker.db'}"
+            lines += run("SQLite", channels_url, tracker_url, args.conversations, args.runs)
     if not args.no_postgres:
         url = postgres_url()
         lines += run("PostgreSQL", url, url, args.conversations, args.runs)

@@ -549,10 +549,9 @@ def create_tracker_indexes(url: str) -> list[str]:
                 created.append(name)
         if not _index_exists(connection, VALUE_INDEX):  # SQLAlchemy lists no expression index
             dialect = "postgresql" if connection.dialect.name == "postgresql" else "sqlite"
-            # Slot name, then value: the value queries read only this index, never the table.
             # Value before sender: grouping by value, then by sender within it, reads the index in order.
-            columns = f"action_name, {VALUE_EXPRESSIONS[dialect]}, sender_id, timestamp"
-            connection.execute(text(f"CREATE INDEX {VALUE_INDEX} ON events ({columns})"))
+            indexed = f"action_name, {VALUE_EXPRESSIONS[dialect]}, sender_id, timestamp"
+            connection.execute(text(f"CREATE INDEX {VALUE_INDEX} ON events ({indexed})"))
             created.append(VALUE_INDEX)
     engine.dispose()
     return created

@@ -54,7 +54,7 @@ def test_choose_a_period_and_open_every_table_with_the_keyboard_only(stack, page
     expect(page).to_have_url(f"{stack.ports.channels_url}/console/analytics?lang=en&days=7")
     summaries = page.locator("summary")
     total = summaries.count()
-    assert total >= 8
+    assert total >= 6  # one per chart with data, and the tables of the period's figures
 
     for number in range(total):
         tab_to(page, lambda e: e["tag"] == "summary" and not e["open"])
