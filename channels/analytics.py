@@ -21,10 +21,11 @@ import argparse
 import json
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -49,6 +50,9 @@ from channels.insights import _reader as tracker_reader
 from channels.models import Conversation, Message
 from channels.rasa_events import events
 
+T = TypeVar("T")
+# Queries at once: the page's wait is its slowest query's (see report).
+WORKERS = 4
 # The periods the page offers; a chosen from-to period is at most a year.
 PERIODS = (7, 30, 90)
 MAX_DAYS = 366
@@ -190,30 +194,39 @@ class Report:
 
 def report(channels: Engine, tracker_url: str, period: Period) -> Report:
     """The page's figures for `period`. The tracker store may not exist yet (Rasa has written
-    nothing): its figures are then zero."""
-    with channels.connect() as connection:
-        activity = _activity(connection, period)
-        conversations = _conversations(connection, period)
-        staff = _staff_replies(connection, period)
+    nothing): its figures are then zero.
+
+    The queries are independent, so they run at once, each on a connection of its own: the page
+    waits for the slowest one rather than for their sum (the databases use every core)."""
     tracker = tracker_reader(tracker_url)
-    facts = _tracker_facts(tracker, period) if tracker is not None else TrackerFacts()
+    span = (period.start.timestamp(), period.end.timestamp())
+    with ThreadPoolExecutor(WORKERS) as pool:
+        activity = pool.submit(_on, channels, lambda c: _activity(c, period))
+        conversations = pool.submit(_on, channels, lambda c: _conversations(c, period))
+        staff = pool.submit(_on, channels, lambda c: _staff_replies(c, period))
+        facts = _tracker_facts(pool, tracker, span) if tracker is not None else TrackerFacts()
     with channels.connect() as connection:
         languages = _languages(connection, {*facts.fallbacks, *facts.did_you_mean})
-    waits, hours = _waits(facts.handoffs, staff)
+    waits, hours = _waits(facts.handoffs, staff.result())
     return Report(
         first=period.first.isoformat(),
         last=period.last.isoformat(),
-        conversations=conversations,
+        conversations=conversations.result(),
         solved=facts.solved,
-        activity=activity,
+        activity=activity.result(),
         waits=waits,
         hours=hours,
-        languages=_rates(activity, facts, languages),
+        languages=_rates(activity.result(), facts, languages),
         faq=facts.faq,
         tasks=facts.tasks,
         feedback=facts.feedback,
         funnels=facts.funnels,
     )
+
+
+def _on(engine: Engine, query: Callable[[Connection], T]) -> T:
+    with engine.connect() as connection:
+        return query(connection)
 
 
 # The channel service's database
@@ -299,25 +312,37 @@ class TrackerFacts:
     funnels: list[Funnel] = field(default_factory=list)
 
 
-def _tracker_facts(engine: Engine, period: Period) -> TrackerFacts:
+def _tracker_facts(pool: ThreadPoolExecutor, engine: Engine, span: tuple[float, float]) -> TrackerFacts:
     with engine.connect() as connection:
         if not inspect(connection).has_table(events.name):
             return TrackerFacts()
-        span = (period.start.timestamp(), period.end.timestamp())
-        values = _Json(connection.dialect.name)
-        topics = _slot_values(connection, "topic", span, values)
-        return TrackerFacts(
-            solved=_solved(connection, span),
-            handoffs=_handoffs(connection, span),
-            fallbacks=_per_conversation(connection, events.c.intent_name == "nlu_fallback", span),
-            did_you_mean=_per_conversation(
-                connection, events.c.action_name == "action_default_ask_affirmation", span
-            ),
-            faq=_ranked(topics, "faq:"),
-            tasks=_tasks(connection, span),
-            feedback=_feedback(_slot_values(connection, "feedback", span, values)),
-            funnels=_funnels(connection, span, values),
-        )
+    values = _Json(engine.dialect.name)
+
+    def run(query: Callable[[Connection], T]) -> Future[T]:
+        return pool.submit(_on, engine, query)
+
+    # The slowest first, so that they start at once.
+    people = run(lambda c: _funnel_people(c, span, values))
+    last = run(lambda c: _funnel_last(c, span, values))
+    topics = run(lambda c: _slot_values(c, "topic", span, values))
+    feedback = run(lambda c: _slot_values(c, "feedback", span, values))
+    solved = run(lambda c: _solved(c, span))
+    handoffs = run(lambda c: _handoffs(c, span))
+    fallbacks = run(lambda c: _per_conversation(c, events.c.intent_name == "nlu_fallback", span))
+    asked = run(
+        lambda c: _per_conversation(c, events.c.action_name == "action_default_ask_affirmation", span)
+    )
+    tasks = run(lambda c: _tasks(c, span))
+    return TrackerFacts(
+        solved=solved.result(),
+        handoffs=handoffs.result(),
+        fallbacks=fallbacks.result(),
+        did_you_mean=asked.result(),
+        faq=_ranked(topics.result(), "faq:"),
+        tasks=tasks.result(),
+        feedback=_feedback(feedback.result()),
+        funnels=_assemble(people.result(), last.result()),
+    )
 
 
 class _Json:
@@ -426,31 +451,37 @@ def _feedback(answers: Counter[str]) -> list[Feedback]:
     return sorted(per_topic.values(), key=lambda row: (-(row.yes + row.no), row.topic))
 
 
-def _funnels(connection: Connection, span: tuple[float, float], values: _Json) -> list[Funnel]:
-    """Per guide and step: people who saw it, were shown its stuck help, or whose last sight of a
-    walkthrough in the period it was (no end after it). From slot `walkthrough`, whose few
-    distinct values are counted in SQL and read here."""
+def _funnel_people(connection: Connection, span: tuple[float, float], values: _Json) -> Counter[str]:
+    """People per value of slot `walkthrough` (a guide's step shown, its stuck help, its end): two
+    groupings, which read VALUE_INDEX in order (no sort)."""
     value = values.value().label("value")
-    where = (events.c.action_name == "walkthrough", _in(span))
-    # Distinct people per value as two groupings, which read VALUE_INDEX in order (no sort).
-    pairs = select(value, events.c.sender_id).where(*where).group_by(value, events.c.sender_id).subquery()
-    people = select(pairs.c.value, func.count()).group_by(pairs.c.value)
+    pairs = (
+        select(value, events.c.sender_id)
+        .where(events.c.action_name == "walkthrough", _in(span))
+        .group_by(value, events.c.sender_id)
+        .subquery()
+    )
+    query = select(pairs.c.value, func.count()).group_by(pairs.c.value)
+    return Counter({str(v): int(n) for v, n in connection.execute(query)})
+
+
+def _funnel_last(connection: Connection, span: tuple[float, float], values: _Json) -> Counter[str]:
+    """People per value of their last sight of a walkthrough in the period: where they left it,
+    unless it is an end."""
     newest = (
         select(events.c.sender_id, func.max(events.c.timestamp).label("at"))
-        .where(*where)
+        .where(events.c.action_name == "walkthrough", _in(span))
         .group_by(events.c.sender_id)
         .subquery()
     )
-    last = (
+    value = values.value().label("value")
+    query = (
         select(value, func.count())
         .join(newest, and_(newest.c.sender_id == events.c.sender_id, newest.c.at == events.c.timestamp))
         .where(events.c.action_name == "walkthrough")
         .group_by(value)
     )
-    return _assemble(
-        Counter({str(v): int(n) for v, n in connection.execute(people)}),
-        Counter({str(v): int(n) for v, n in connection.execute(last)}),
-    )
+    return Counter({str(v): int(n) for v, n in connection.execute(query)})
 
 
 def _assemble(people: Counter[str], last: Counter[str]) -> list[Funnel]:
