@@ -34,7 +34,8 @@ from channels.texts import CONSOLE_TEXTS, console_texts
 
 KNOWLEDGE = CONSOLE_TEXTS.parent
 DEFAULT_DAYS = 30
-router = APIRouter()
+# ConsoleRoute: the store or the backend unavailable is a 503 in the console's error shape, not a 500.
+router = APIRouter(route_class=ConsoleRoute)
 api = APIRouter(
     prefix="/console/api",
     tags=["console"],

@@ -26,7 +26,11 @@ API_HEADERS = {"X-Requested-With": "console"}
 class Backend:
     """The backend's answer to the console's "is this token a staff member's?" call."""
 
+    up = True
+
     async def tickets(self, token: str, status: str) -> list[dict]:
+        if not self.up:
+            raise BackendError(503, "backend_unavailable")
         if token != STAFF:
             raise BackendError(401, "unauthorized")
         return []
@@ -127,3 +131,14 @@ def test_the_json_api_holds_the_figures(client):
 def test_the_usual_periods_end_today(client):
     data = signed_in(client).get("/console/api/analytics", params={"days": 7}, headers=API_HEADERS).json()
     assert data["conversations"] == 0  # the dataset is in 2026-11, long before "today" of the test run?
+
+
+@pytest.mark.parametrize("path", ["/console/analytics", "/console/analytics.csv"])
+def test_a_backend_or_store_that_cannot_answer_is_a_503(client, path, tmp_path):
+    signed_in(client)
+    client.app.state.service.backend.up = False
+    assert client.get(path, params=KNOWN).status_code == 503
+    client.app.state.service.backend.up = True
+    client.app.state.settings.rasa_tracker_db_url = "postgresql+psycopg://nobody:none@127.0.0.1:9/none"
+    response = client.get(path, params=KNOWN)
+    assert response.status_code == 503 and response.json()["error"]["code"] == "store_unavailable"
