@@ -17,7 +17,7 @@ RASA_INPUTS := $(shell find bot/config.yml bot/domain bot/data bot/components -t
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: print-pythons help setup constraints run train generate check-knowledge validate check coverage typecheck lint-js hooks test test-unit test-backend test-backend-sqlite test-timing test-actions test-components test-stories test-e2e test-dialogues test-channels test-hostile test-privacy test-faults scale-test chat eval eval-ablation eval-dev learn bench soak lint format clean
+.PHONY: print-pythons help setup constraints run train generate check-knowledge validate check coverage typecheck lint-js hooks test test-unit test-backend test-backend-sqlite test-timing test-actions test-components test-stories test-e2e test-dialogues test-channels test-hostile test-privacy test-faults scale-test chat eval eval-ablation eval-dev learn bench bench-analytics soak lint format clean
 
 help:
 	@echo "Start and try:"
@@ -54,6 +54,7 @@ help:
 	@echo "                      bot/data/nlu/<lang>.yml (a marked section; never tests/nlu); then"
 	@echo "                      git diff, make train and make eval-dev show the effect"
 	@echo "  make bench          benchmark: NLU quality, latency and throughput under load, memory, training"
+	@echo "  make bench-analytics  the console's analytics page on 100 000 synthetic conversations, SQLite and PostgreSQL"
 	@echo "  make soak           steady load through the channel service for SOAK_MINUTES (default 20)"
 	@echo "Content and set-up:"
 	@echo "  make generate       regenerate the bot's responses and guides from knowledge/"
@@ -213,6 +214,11 @@ learn: $(VENV)/.installed
 # threshold. The NLU figures are make eval's; BENCH_STEP_SECONDS (default 30) bounds each load step.
 bench: train eval
 	$(PY) -m bench
+
+# The console's analytics on 100 000 synthetic conversations: fills SQLite, then PostgreSQL
+# (scripts/ci_postgres.sh, apt-get when missing), and prints the page's time per period.
+bench-analytics: $(VENV)/.installed
+	$(PY) -m bench.analytics
 
 # Steady load through the channel service for SOAK_MINUTES (default 20); report in bench/results/.
 soak: train

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from channels import health
 from channels.config import Settings
+from channels.console import analytics as console_analytics
 from channels.console import routes as console
 from channels.conversations import ConversationService
 from channels.hub import Hub
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    for module in (health, web, console):
+    for module in (health, web, console, console_analytics):
         app.include_router(module.router)
     return app
 

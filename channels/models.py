@@ -74,6 +74,8 @@ class Message(Base):
     # set; every other message has it from the start.
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
 
+    # The console's analytics read messages by author and period (migration 0004).
+    __table_args__ = (Index("ix_messages_author_created_at", "author", "created_at", "conversation_id"),)
 
 class FailureLabel(Base):
     """What a message the bot failed on should have been (the console's failures page): an intent,

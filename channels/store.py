@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from datetime import datetime
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import Engine, delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -53,6 +53,13 @@ class Store:
         if live is not None:
             message.text = live[1]
         return message
+
+    @property
+    def engine(self) -> Engine:
+        """For reports that read with SQL of their own (channels/analytics.py)."""
+        bind = self._sessions.kw["bind"]
+        assert isinstance(bind, Engine), "the store's sessions are bound to one engine"
+        return bind
 
     @outlasting_outages
     def conversation(self, conversation_id: str) -> Conversation | None:

@@ -16,6 +16,8 @@ GUIDES_FILE = Path(__file__).with_name("guides.json")
 # (this many at most) and offered again, the most recent first, as each detour ends.
 MAX_RETURNS = 3
 RETURN_SEPARATOR = "|"
+# Asked once per topic at the two moments something was answered: a guide's end, an FAQ answer.
+FEEDBACK_QUESTION = "utter_ask_feedback"
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,49 @@ class Move:
     responses: list[str]
     position: Position
     form: str | None = None  # a form to start after the responses
+    finished: str | None = None  # the guide whose last step this move completed
+
+
+def guide_topic(guide: str) -> str:
+    """A topic as the tracker records it (slot `topic`), for feedback and the console's analytics."""
+    return f"guide:{guide}"
+
+
+def faq_topic(key: str) -> str:
+    return f"faq:{key}"
+
+
+def feedback_due(
+    topic: str, asked: list[str] | None, *, in_form: bool = False, offered: bool = False
+) -> bool:
+    """Whether to ask "did this help?" about `topic` now: once per topic per conversation, never in
+    a form, and not when the answer already ends with a question of its own (an offer)."""
+    return not in_form and not offered and topic not in (asked or [])
+
+
+def feedback_after(move: Move, asked: list[str] | None) -> str | None:
+    """The topic to ask about after a walkthrough move: only a guide just finished whose done is
+    not followed by an offer (to resume an interrupted walkthrough, or a form)."""
+    if move.finished is None:
+        return None
+    topic = guide_topic(move.finished)
+    offered = len(move.responses) > 1 or move.form is not None
+    return topic if feedback_due(topic, asked, offered=offered) else None
+
+
+def shown(move: Move) -> dict[str, Any] | None:
+    """What a move showed of a walkthrough, as the tracker records it (slot `walkthrough`) for the
+    console's step funnel: a step, a step's stuck help, or a guide's end."""
+    if move.finished is not None:
+        return {"guide": move.finished, "step": None, "shown": "done"}
+    guide, step = move.position.guide, move.position.step
+    if guide is None or step is None:
+        return None
+    if step_response(guide, step) in move.responses:
+        return {"guide": guide, "step": step, "shown": "step"}
+    if stuck_response(guide, step) in move.responses:
+        return {"guide": guide, "step": step, "shown": "stuck"}
+    return None
 
 
 def step_response(guide: str, step: int) -> str:
@@ -154,7 +199,7 @@ class Guides:
             responses.append(resume_response(interrupted[-1][0]))
         elif offer:
             responses.append(f"utter_offer_{offer}")
-        return Move(responses, Position(None, None, position.return_to))
+        return Move(responses, Position(None, None, position.return_to), finished=guide)
 
 
 def _in_guide(position: Position) -> tuple[str, int]:

@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.forms import leave_form
-from actions.navigation import Guides, Position
+from actions.navigation import FEEDBACK_QUESTION, Guides, Move, Position, feedback_after, guide_topic, shown
 
 # The organisation's own patient portal (its name as people know it), whose username reminders
 # and password resets the account forms request; without one, they are not offered.
@@ -71,7 +71,33 @@ class ActionWalkthrough(Action):
             dispatcher.utter_message(response=response, portal=PORTAL_NAME)  # the offers name it
         # The form's questions name the portal too: they read it from the slot.
         form = [SlotSet("portal", PORTAL_NAME), FollowupAction(move.form)] if move.form else []
-        return leaving + position_events(move.position) + form
+        feedback = feedback_events(dispatcher, tracker, move)
+        return leaving + position_events(move.position) + record_events(move) + feedback + form
+
+
+def record_events(move: Move) -> list[EventType]:
+    """What the move showed, and the topic a finished guide answered: the tracker's record that the
+    console's analytics count (slot events are indexed by name, bot messages are not)."""
+    record = shown(move)
+    events: list[EventType] = [SlotSet("walkthrough", record)] if record else []
+    if move.finished:
+        events.append(SlotSet("topic", guide_topic(move.finished)))
+    return events
+
+
+def feedback_events(dispatcher: CollectingDispatcher, tracker: Tracker, move: Move) -> list[EventType]:
+    """Asks "did this help?" at a guide's end (navigation.feedback_after decides when)."""
+    topic = feedback_after(move, tracker.get_slot("feedback_asked"))
+    if topic is None:
+        return []
+    dispatcher.utter_message(response=FEEDBACK_QUESTION)
+    return asked_events(tracker, topic)
+
+
+def asked_events(tracker: Tracker, topic: str) -> list[EventType]:
+    """Remembers the question: its topic (the answer's topic) and that it was asked."""
+    asked = [*(tracker.get_slot("feedback_asked") or []), topic]
+    return [SlotSet("feedback_topic", topic), SlotSet("feedback_asked", asked)]
 
 
 class ActionLeaveWalkthrough(Action):

@@ -128,6 +128,27 @@ def test_every_console_page_has_no_wcag_violations(stack, new_page, language):
     assert {view: problems for view, problems in found.items() if problems} == {}
 
 
+@pytest.mark.parametrize("language", ["pl", "en"])
+def test_the_analytics_page_has_no_wcag_violations(stack, new_page, language):
+    """Reached from the console's tab, audited with its tables folded and unfolded."""
+    page = new_page(language)
+    page.goto(f"{stack.ports.channels_url}/console")
+    if language == "en":
+        page.get_by_role("button", name="English").click()
+    page.locator("#username").fill(AGENT["username"])
+    page.locator("#password").fill(AGENT["password"])
+    page.locator("#sign-in-form button[type=submit]").click()
+    page.locator("#analytics-link").click()
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    expect(page.locator("#period-shown")).to_be_visible()
+    found = {"analytics": violations(page)}
+    for summary in page.locator("summary").all():
+        summary.click()
+    expect(page.locator("details:not([open])")).to_have_count(0)
+    found["analytics, every table open"] = violations(page)
+    assert {view: problems for view, problems in found.items() if problems} == {}
+
+
 def _hand_back(stack, page: Page) -> None:
     """Leaves no ticket in the queue: hands the widget's conversation back to the bot."""
     session = page.evaluate(

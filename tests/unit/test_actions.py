@@ -49,6 +49,7 @@ def test_walkthrough_advances_and_sets_the_position(domain):
         "guide": "get_pesel",
         "step": 2.0,
         "return_to": None,
+        "walkthrough": {"guide": "get_pesel", "step": 2, "shown": "step"},
     }
 
 

@@ -124,6 +124,8 @@ function applyTexts() {
   for (const node of document.querySelectorAll("[data-t]")) node.textContent = t(node.dataset.t);
   for (const node of document.querySelectorAll("[data-t-aria]"))
     node.setAttribute("aria-label", t(node.dataset.tAria));
+  // The analytics page is rendered on the server, in the language it is asked for.
+  $("analytics-link").href = `/console/analytics?lang=${language}`;
   const toggle = $("language-toggle");
   toggle.textContent = t("toggle");
   toggle.lang = language === "pl" ? "en" : "pl";
