@@ -27,11 +27,11 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
 
+from bot.tracker_admin import events
 from channels import analytics
 from channels.analytics import Period
 from channels.console.analytics import Choice, render
 from channels.models import Base
-from channels.rasa_events import events
 from channels.texts import console_texts
 
 ROOT = Path(__file__).resolve().parents[1]

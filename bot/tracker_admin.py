@@ -60,7 +60,7 @@ events = Table(
 def user_events(tracker_url: str, limit: int) -> list[tuple[float | None, str | None]]:
     """(timestamp, data as JSON) of the newest `limit` user events, newest first; empty while
     Rasa has written nothing (a SQLite file that does not exist yet is not created)."""
-    engine = _reader(tracker_url)
+    engine = reader(tracker_url)
     if engine is None:
         return []
     query = (
@@ -100,7 +100,7 @@ def create_tables(endpoints_file: str) -> str:
     return type(TrackerStore.create(config, Domain.empty())).__name__
 
 
-def _reader(url: str) -> Engine | None:
+def reader(url: str) -> Engine | None:
     """A read-only engine (one per URL); None while its SQLite file does not exist."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":

@@ -46,9 +46,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from channels.insights import _reader as tracker_reader
+from bot.tracker_admin import events
+from bot.tracker_admin import reader as tracker_reader
 from channels.models import Conversation, Message
-from channels.rasa_events import events
 
 T = TypeVar("T")
 # Queries at once: the page's wait is its slowest query's (see report).

@@ -77,6 +77,7 @@ class Message(Base):
     # The console's analytics read messages by author and period (migration 0004).
     __table_args__ = (Index("ix_messages_author_created_at", "author", "created_at", "conversation_id"),)
 
+
 class FailureLabel(Base):
     """What a message the bot failed on should have been (the console's failures page): an intent,
     an FAQ answer (faq/<key>) or "new_topic"; who labelled it and when (the backend audits it).

@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
+from bot.tracker_admin import events
 from channels.models import Base, Conversation, Message
-from channels.rasa_events import events
 
 PERIOD = (date(2026, 11, 1), date(2026, 11, 7))
 

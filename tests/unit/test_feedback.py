@@ -2,9 +2,8 @@
 record in the tracker for the console's analytics, and the answer's replies."""
 
 import pytest
-import yaml
 from rasa_sdk import Tracker
-from test_actions import DOMAIN_DIR, bot, run, tracker, user
+from test_actions import bot, run, tracker, user
 
 from actions.feedback import ActionAfterAnswer, ActionFeedback, faq_key
 from actions.navigation import (
@@ -19,14 +18,6 @@ from actions.navigation import (
     stuck_response,
 )
 from actions.walkthrough import ActionWalkthrough
-
-
-@pytest.fixture(scope="module")
-def domain() -> dict:
-    responses: dict = {}
-    for path in DOMAIN_DIR.glob("*.yml"):
-        responses.update(yaml.safe_load(path.read_text(encoding="utf-8")).get("responses") or {})
-    return {"responses": responses}
 
 
 @pytest.fixture(scope="module")
