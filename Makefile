@@ -102,7 +102,7 @@ check-knowledge: $(VENV)/.installed
 
 train: $(MODEL)
 
-$(MODEL): $(RASA_VENV)/.installed $(RASA_INPUTS)
+$(MODEL): $(VENV)/.installed $(RASA_VENV)/.installed $(RASA_INPUTS)
 	$(PY) -m knowledge.build --check
 	cd bot && $(RASA) train --domain domain --data data --config config.yml --out models --fixed-model-name current
 
