@@ -26,7 +26,8 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, hide_parameters=True)
-    if parsed.database and parsed.database != ":memory:":
+    # A "file:…?mode=ro" URI names an existing file to read; only a plain path may need its folder.
+    if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     # Request handlers and the delivery worker use the connection pool from different threads.
     engine = create_engine(
