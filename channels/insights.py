@@ -16,7 +16,7 @@ from typing import Any
 
 from bot import tracker_admin
 from channels.texts import LANGUAGES
-from common.logs import mask
+from common.pii import for_analytics as mask
 
 FAILED_INTENTS = ("nlu_fallback", "out_of_scope")
 LOW_CONFIDENCE = 0.6

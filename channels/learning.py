@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from common.logs import mask
+from common.pii import for_analytics as mask
 
 # libyaml's loader when PyYAML has it: the NLU data and the test sets are some 20,000 lines.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

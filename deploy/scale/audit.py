@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common.logs import mask
+from common.pii import for_analytics as mask
 
 # A tracker event reduced to what the checks need: ("user", text, metadata), ("bot", text, {}),
 # ("action", name, {}). Slots, session starts and featurizations are left out.

@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import connect
 
+from common.languages import LANGUAGES
+
 TURN_TIMEOUT = 120.0
 
 # (kind, value): "text" is typed; "button" presses the last reply's button with this payload.
@@ -31,7 +33,6 @@ FAQ = {
 }
 THANKS = {"uk": "дякую", "pl": "dziękuję", "en": "thank you", "ru": "спасибо"}
 TASKS = ("/get_pesel", "/get_trusted_profile", "/ikp_login", "/forgot_password")
-LANGUAGES = ("uk", "pl", "en", "ru")
 
 
 def script(number: int) -> tuple[str, list[Step]]:

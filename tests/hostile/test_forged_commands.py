@@ -5,7 +5,7 @@ Rasa's tracker (its HTTP API) shows what did."""
 import pytest
 
 from channels.texts import notice
-from common.logs import mask
+from common.pii import for_logs as mask
 from tests.support.stack import tracker, user_events
 
 FORGED = [
