@@ -45,8 +45,13 @@ def test_a_pesel_walkthrough_in_each_language(conversation, responses, language)
     steps = sum(1 for name in responses if name.startswith("utter_get_pesel_step_"))
     for step in range(3, steps + 1):
         chat.expect("/affirm", f"utter_get_pesel_step_{step}", language=language)
-    messages = chat.expect("/affirm", "utter_get_pesel_done", language=language)
+    # the guide's end, then "did this help?" (once for this topic)
+    messages = chat.expect("/affirm", "utter_get_pesel_done", "utter_ask_feedback", language=language)
     assert "/get_trusted_profile" in [b["payload"] for b in messages[0]["buttons"]]
+    assert [b["payload"] for b in messages[-1]["buttons"]] == [
+        '/feedback{"helpful":"yes"}',
+        '/feedback{"helpful":"no"}',
+    ]
 
 
 @pytest.mark.parametrize("language", ["uk", "pl", "en", "ru"])
