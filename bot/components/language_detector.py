@@ -208,7 +208,9 @@ class LanguageDetector(GraphComponent):
         )
         if not cyrillic and _looks_transliterated(words, self._translit):
             reliable = False
-        readable = known_share > 0 or any(self._near_known(word) for word in counted)
+        readable = (
+            known_share > 0 or any(self._near_known(word) for word in counted)
+        ) and not _mostly_symbols(text)
         return Detection(_LINGUA_TO_CODE[best.language], confidence, reliable, readable)
 
     def _known_share(self, words: set[str]) -> float:
@@ -290,3 +292,11 @@ def _load_translit_words(path: str | None) -> frozenset[str]:
         return frozenset()
     with open(path, encoding="utf-8") as handle:
         return frozenset(line.strip().lower() for line in handle if line.strip() and not line.startswith("#"))
+
+
+def _mostly_symbols(text: str) -> bool:
+    """Code or markup ("{% print(7*7) %}"), not words: at least as many symbols as letters.
+    Emoji and punctuation at the end of a sentence do not weigh against a few words."""
+    letters = sum(ch.isalpha() for ch in text)
+    symbols = sum(ch in "{}[]()<>%$*=/\\|`^~#;&+'\"" for ch in text)
+    return symbols >= max(letters, 1)

@@ -144,6 +144,9 @@ def test_one_word_never_switches(trained, text):
         ("lkjh poiu", False),  # "poiu" is one letter off "pomu", but short words must be exact
         ("фывап олдж", False),
         ("sdfsdf sdfsdf", False),  # noise of the out_of_scope examples is not vocabulary
+        ("{% how(7*7) %}", False),  # code: as many symbols as letters, though "how" is a word
+        ("<b>how</b> do I log in", True),  # markup around words is still words
+        ("how do I log in? :)", True),
     ],
 )
 def test_noise_is_unreadable_and_typos_are_not(trained, text, readable):
