@@ -18,6 +18,9 @@ from scripts.learn import read_labels
 from tests.support.widget import WidgetClient
 
 
+CONSONANTS = str.maketrans("0123456789abcdef", "bcdfghjklmnpqrst")
+
+
 def fail_on(stack, language: str, text: str) -> None:
     """A widget user writes something the bot cannot read, so that the failures page lists it."""
     user = WidgetClient(stack.ports.channels_url, language)
@@ -28,8 +31,10 @@ def fail_on(stack, language: str, text: str) -> None:
 
 
 def nonsense() -> str:
-    """Unreadable and unique: no earlier test can have labelled it."""
-    return f"zzkq blorp {uuid.uuid4().hex[:6]} vrmph"
+    """Unreadable and unique: no earlier test can have labelled it. Consonants only: a token with
+    digits ("807bb8") reads as a typed value, which the model may take for `inform`."""
+    unique = uuid.uuid4().hex[:6].translate(CONSONANTS)
+    return f"zzkq blorp {unique} vrmph"
 
 
 def listed(client, text: str) -> list[dict]:
