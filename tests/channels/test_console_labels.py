@@ -17,6 +17,7 @@ from channels.texts import console_texts
 from scripts.learn import read_labels
 from tests.support.widget import WidgetClient
 
+
 CONSONANTS = str.maketrans("0123456789abcdef", "bcdfghjklmnpqrst")
 
 
