@@ -242,6 +242,9 @@ def _after_deleting(
 ) -> None:
     with _tracker(tracker_url) as tracker, channels.begin() as connection:
         marks = _lock(connection)
+        if connection.dialect.name == "sqlite":
+            # Overwrite the deleted rows' bytes (conversation ids) instead of leaving them in free pages.
+            connection.exec_driver_sql("PRAGMA secure_delete = ON")
         if first_day is not None:
             for table in (AnalyticsDay, AnalyticsValue, AnalyticsHandoff):
                 connection.execute(delete(table).where(table.day < first_day))
