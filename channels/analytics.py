@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, func, or_, select
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from channels import analytics_summary
@@ -198,11 +199,11 @@ def _on(engine: Engine, query: Callable[[Connection], T]) -> T:
         return query(connection)
 
 
-def _days(period: Period, day: Any) -> ColumnElement[bool]:
-    return day.between(period.first, period.last)  # type: ignore[no-any-return]
+def _days(period: Period, day: QueryableAttribute[date]) -> ColumnElement[bool]:
+    return day.between(period.first, period.last)
 
 
-def _last_in(period: Period, next_day: Any) -> ColumnElement[bool]:
+def _last_in(period: Period, next_day: QueryableAttribute[date | None]) -> ColumnElement[bool]:
     """A conversation's last day in the period with a fact: its next day with it is after the
     period, or there is none. Counting those rows counts each conversation once."""
     return or_(next_day.is_(None), next_day > period.last)
