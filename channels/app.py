@@ -96,7 +96,7 @@ async def _answering_kept(service: ConversationService, every: float) -> AsyncIt
 @contextlib.asynccontextmanager
 async def _summarising(engine: Engine, tracker_url: str) -> AsyncIterator[None]:
     """The analytics' summary refreshed every analytics_summary.EVERY seconds, so that a page
-    finds little to catch up on; a refresh in progress stops after its batch on shut-down."""
+    finds little to catch up on; a refresh in progress stops after its transaction on shut-down."""
     stop, stopping = threading.Event(), asyncio.Event()
 
     async def refreshing() -> None:
