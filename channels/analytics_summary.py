@@ -91,6 +91,8 @@ TASKS = (
 TASK = "task"
 # A slot event's value, as SQL text per dialect (the text the page's figures are keyed by).
 VALUE_EXPRESSIONS = {"sqlite": "json_extract(data, '$.value')", "postgresql": "((data::json) ->> 'value')"}
+# The summary's tables, in the order _Conversation.rows gives their rows.
+SUMMARY = (AnalyticsDay, AnalyticsValue, AnalyticsHandoff)
 _DAY_SECONDS = 86_400
 _EPOCH = date(1970, 1, 1)
 
@@ -176,7 +178,7 @@ def rebuild(channels: Engine, tracker_url: str) -> int:
     """Empties the summary and reads both sources from their first row."""
     with channels.begin() as connection:
         _lock(connection)
-        for table in (AnalyticsDay, AnalyticsValue, AnalyticsHandoff):
+        for table in SUMMARY:
             connection.execute(delete(table))
         _save(connection, {name: _Mark(0, {}, mark.version) for name, mark in _marks(connection).items()})
     return refresh(channels, tracker_url)
@@ -246,7 +248,7 @@ def _after_deleting(
             # Overwrite the deleted rows' bytes (conversation ids) instead of leaving them in free pages.
             connection.exec_driver_sql("PRAGMA secure_delete = ON")
         if first_day is not None:
-            for table in (AnalyticsDay, AnalyticsValue, AnalyticsHandoff):
+            for table in SUMMARY:
                 connection.execute(delete(table).where(table.day < first_day))
             on_first_day = select(AnalyticsDay.conversation_id).where(AnalyticsDay.day == first_day)
             conversations |= set(connection.execute(on_first_day).scalars())
@@ -365,13 +367,14 @@ def _recompute(connection: Connection, tracker: Connection | None, conversations
             ).where(events.c.sender_id.in_(chunk), EVENTS.counted, events.c.timestamp.is_not(None))
             for sender, moment, action, intent, recorded in tracker.execute(query):
                 found[sender].event(float(moment), action, intent, recorded)
-        for table in (AnalyticsDay, AnalyticsValue, AnalyticsHandoff):
+        made: dict[type[Any], list[dict[str, Any]]] = defaultdict(list)
+        for key, conversation in found.items():
+            for table, rows in zip(SUMMARY, conversation.rows(key), strict=True):
+                made[table] += rows
+        for table in SUMMARY:
             connection.execute(delete(table).where(table.conversation_id.in_(chunk)))
-        rows = [conversation.rows(key) for key, conversation in found.items()]
-        for table, index in ((AnalyticsDay, 0), (AnalyticsValue, 1), (AnalyticsHandoff, 2)):
-            batch = [row for parts in rows for row in parts[index]]
-            if batch:
-                connection.execute(insert(table), batch)
+            if made[table]:
+                connection.execute(insert(table), made[table])
 
 
 def _dialect(connection: Connection) -> str:
@@ -383,7 +386,7 @@ def _date(day: date | str) -> date:
     return day if isinstance(day, date) else date.fromisoformat(day)
 
 
-def day_of(moment: float) -> date:
+def _day_of(moment: float) -> date:
     """The UTC day of a Unix time; floor division of a float is exact, so a period's days hold
     exactly the times from its first midnight up to (not including) the one after it."""
     return _EPOCH + timedelta(days=int(moment // _DAY_SECONDS))
@@ -402,7 +405,7 @@ class _Conversation:
         self.handoffs: Counter[tuple[date, float]] = Counter()
 
     def event(self, moment: float, action: str | None, intent: str | None, value: Any) -> None:
-        day = day_of(moment)
+        day = _day_of(moment)
         if action in SLOTS:
             # None (a slot emptied) counts nowhere, as no value the page reads; "" neither.
             self.recorded[(str(action), day)].append((moment, "" if value is None else str(value)))

@@ -20,10 +20,7 @@ from bot.tracker_admin import events
 from channels import analytics, analytics_summary, retention
 from channels.analytics import Period
 from channels.models import (
-    AnalyticsDay,
-    AnalyticsHandoff,
     AnalyticsSource,
-    AnalyticsValue,
     Base,
     Conversation,
     Message,
@@ -34,7 +31,6 @@ from tests.support import analytics_data
 from tests.support.analytics_data import at, user
 from tests.unit.test_analytics import expect_known_figures
 
-SUMMARY = (AnalyticsDay, AnalyticsValue, AnalyticsHandoff)
 KNOWN = Period(*analytics_data.PERIOD)
 
 
@@ -52,14 +48,18 @@ def summary(channels: Engine) -> dict[str, list[tuple[Any, ...]]]:
     with channels.connect() as connection:
         return {
             table.__tablename__: sorted(tuple(row) for row in connection.execute(select(table.__table__)))
-            for table in SUMMARY
+            for table in analytics_summary.SUMMARY
         }
 
 
 def summarised(channels: Engine) -> set[str]:
     """The conversations the summary has rows of."""
     with channels.connect() as connection:
-        return {c for table in SUMMARY for c in connection.execute(select(table.conversation_id)).scalars()}
+        return {
+            c
+            for table in analytics_summary.SUMMARY
+            for c in connection.execute(select(table.conversation_id)).scalars()
+        }
 
 
 def store_on(channels: Engine) -> Store:
