@@ -6,8 +6,10 @@ A benchmark, not a test: it prints figures and never fails on a threshold.
 
 Fills a channel service's database and a tracker store with synthetic conversations spread over
 the last 90 days (the slot events and intents the bot writes, texts of realistic length, every
-index the service creates), then times the page's figures and its HTML for 7, 30 and 90 days: the
-best of --runs after one warm-up run, as a staff member reloading the page would see it.
+index the service creates), builds the analytics' summary from scratch (timed), then times the
+page's figures and its HTML for 7, 30 and 90 days: the best of --runs after one warm-up run, as a
+staff member reloading the page would see it (the summary's catch-up included). Last, it adds
+NEW conversations and times the refresh that reads them.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, text
 
 from bot.tracker_admin import events
-from channels import analytics
+from channels import analytics, analytics_summary
 from channels.analytics import Period
 from channels.console.analytics import Choice, render
 from channels.models import Base
@@ -46,6 +48,8 @@ FAQ = ["ikp_cost", "what_is_ikp", "what_is_pesel", "mojeikp_app", "children_acco
 LANGUAGES = ["uk", "uk", "uk", "pl", "en", "ru"]
 RANKING = [{"name": n, "confidence": 0.1} for n in ("greet", "affirm", "deny", "faq", "help")]
 DAYS = 90
+# Conversations added after the timings, to time an incremental refresh of the summary.
+NEW = 1_000
 
 
 @dataclass
@@ -173,10 +177,10 @@ def answered(c: Conversation, rng: random.Random, topic: str) -> None:
         c.slot("feedback", f"{answer} {topic}")
 
 
-def conversations(count: int, seed: int = 17) -> Iterator[Conversation]:
+def conversations(count: int, seed: int = 17, first: int = 0) -> Iterator[Conversation]:
     rng = random.Random(seed)
     now = datetime.now(UTC).timestamp()
-    for number in range(count):
+    for number in range(first, first + count):
         yield conversation(number, rng, now)
 
 
@@ -195,9 +199,14 @@ def create(channels: Engine, tracker: Engine) -> None:
 
 def fill(channels: Engine, tracker: Engine, count: int) -> tuple[int, int]:
     create(channels, tracker)
+    return add(channels, tracker, conversations(count))
+
+
+def add(channels: Engine, tracker: Engine, new: Iterator[Conversation]) -> tuple[int, int]:
+    """Writes the conversations as the services do; returns (tracker events, messages) written."""
     batch: list[Conversation] = []
     totals = [0, 0]
-    for c in conversations(count):
+    for c in new:
         batch.append(c)
         if len(batch) == 5000:
             _write(channels, tracker, batch, totals)
@@ -262,26 +271,40 @@ def run(name: str, channels_url: str, tracker_url: str, count: int, runs: int) -
     channels, tracker = create_engine(channels_url), create_engine(tracker_url)
     start = time.perf_counter()
     rows, messages = fill(channels, tracker, count)
-    created = analytics.create_tracker_indexes(tracker_url)
+    print(
+        f"{name}: {count} conversations, {rows} tracker events, {messages} messages filled in "
+        f"{time.perf_counter() - start:.0f} s",
+        flush=True,
+    )
+    built = refreshed(channels, tracker_url)
     # Statistics (and on PostgreSQL the visibility map an index-only scan needs), as a database in
     # use has them from its autovacuum; a bulk load leaves neither.
     for engine in (channels, tracker):
         vacuum = "VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text(vacuum))
-    print(
-        f"{name}: {count} conversations, {rows} tracker events, {messages} messages filled in "
-        f"{time.perf_counter() - start:.0f} s (indexes {', '.join(created)})",
-        flush=True,
-    )
-    lines = []
+    lines = [f"| {name} | summary built from scratch ({count} conversations) | {built} |"]
+    print(lines[-1], flush=True)
     for days in (7, 30, 90):
         figures, page = timed(channels, tracker_url, days, runs)
         lines.append(f"| {name} | {days} days | {figures * 1000:.0f} ms | {page * 1000:.0f} ms |")
         print(lines[-1], flush=True)
+    add(channels, tracker, conversations(NEW, seed=18, first=count))
+    lines.append(
+        f"| {name} | summary refreshed after {NEW} new conversations | {refreshed(channels, tracker_url)} |"
+    )
+    print(lines[-1], flush=True)
     channels.dispose()
     tracker.dispose()
     return lines
+
+
+def refreshed(channels: Engine, tracker_url: str) -> str:
+    """The time a refresh of the summary takes (wall clock, and this process's CPU: the rest is
+    the database's, or waiting)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    analytics_summary.refresh(channels, tracker_url)
+    return f"{time.perf_counter() - wall:.2f} s (CPU here {time.process_time() - cpu:.2f} s)"
 
 
 def postgres_url() -> str:

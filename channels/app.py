@@ -1,7 +1,8 @@
 """The channel service: FastAPI app with the widget, the helpdesk console and Telegram.
 
-Start-up migrates the database, opens the HTTP clients to Rasa and the backend, and (when
-TELEGRAM_BOT_TOKEN is set) starts the Telegram bot; shut-down closes them in reverse.
+Start-up migrates the database, opens the HTTP clients to Rasa and the backend, starts keeping
+the analytics' summary and (when TELEGRAM_BOT_TOKEN is set) the Telegram bot; shut-down closes
+them in reverse.
 """
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
+from sqlalchemy import Engine
 
-from channels import health
+from channels import analytics_summary, health
 from channels.config import Settings
 from channels.console import analytics as console_analytics
 from channels.console import routes as console
@@ -59,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
                 await stack.enter_async_context(running_telegram(app, settings, service))
             await stack.enter_async_context(_answering_kept(service, settings.kept_retry_seconds))
+            await stack.enter_async_context(_summarising(engine, settings.rasa_tracker_db_url))
             yield
         await rasa.close()
         await backend.close()
@@ -87,3 +91,28 @@ async def _answering_kept(service: ConversationService, every: float) -> AsyncIt
     finally:
         stop.set()
         await loop
+
+
+@contextlib.asynccontextmanager
+async def _summarising(engine: Engine, tracker_url: str) -> AsyncIterator[None]:
+    """The analytics' summary refreshed every analytics_summary.EVERY seconds, so that a page
+    finds little to catch up on; a refresh in progress stops after its transaction on shut-down."""
+    stop, stopping = threading.Event(), asyncio.Event()
+
+    async def refreshing() -> None:
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(analytics_summary.refresh, engine, tracker_url, stop)
+            except Exception:
+                # The loop must outlive a database hiccup; the next round tries again.
+                logger.exception("refreshing the analytics summary failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), analytics_summary.EVERY)
+
+    task = asyncio.create_task(refreshing(), name="analytics summary")
+    try:
+        yield
+    finally:
+        stop.set()
+        stopping.set()
+        await task

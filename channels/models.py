@@ -1,9 +1,26 @@
-"""What the channel service keeps: conversations on their channel, and every message in and out."""
+"""What the channel service keeps: conversations on their channel, every message in and out, and
+the analytics' summary (channels/analytics_summary.py)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    event,
+    insert,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -94,3 +111,93 @@ class FailureLabel(Base):
     label: Mapped[str] = mapped_column(String(64))
     staff_username: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+# The analytics' summary: what a period's figures need, per conversation and day (UTC), kept by
+# channels/analytics_summary.py from the messages and Rasa's tracker events. Counts, days, times
+# and the values the bot records for analytics; never a text. "Next" columns name the next day the
+# same conversation has the same fact (None: none yet), so that a period counts each conversation
+# once, on its last day in the period, without a DISTINCT over all its rows.
+# The sender ids of Rasa's table (String(255)): a conversation the channel service may not know.
+SENDER = String(255)
+# SQLite: rows stored in primary-key order, so that a period is one contiguous range.
+_CLUSTERED = {"sqlite_with_rowid": False}
+
+
+class AnalyticsDay(Base):
+    """One conversation on one day that has anything counted."""
+
+    __tablename__ = "analytics_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(SENDER, primary_key=True, index=True)
+    # Messages people wrote (channel service), fallbacks and "did you mean" (tracker).
+    messages: Mapped[int] = mapped_column(Integer)
+    messages_next: Mapped[date | None] = mapped_column(Date, nullable=True)
+    fallbacks: Mapped[int] = mapped_column(Integer)
+    did_you_mean: Mapped[int] = mapped_column(Integer)
+    # None: neither an answer nor a failure (handoff, fallback) that day; otherwise whether the
+    # day's last of them was an answer.
+    solved: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    solved_next: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+    __table_args__ = _CLUSTERED
+
+
+class AnalyticsValue(Base):
+    """How often one conversation recorded one value on one day: `kind` is a slot the bot sets for
+    analytics (walkthrough, topic, feedback) or "task" (the value is the task's intent)."""
+
+    __tablename__ = "analytics_values"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(SENDER, primary_key=True, index=True)
+    # As the database's JSON functions give it ("" for a slot set to None).
+    value: Mapped[str] = mapped_column(Text, primary_key=True)
+    events: Mapped[int] = mapped_column(Integer)
+    # The next day with this value, and the next day with any value of this kind.
+    next: Mapped[date | None] = mapped_column(Date, nullable=True)
+    kind_next: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # Of `events`, those at the day's last moment of this kind: where a walkthrough was left.
+    last: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = _CLUSTERED
+
+
+class AnalyticsHandoff(Base):
+    """A moment one conversation was handed to a person (several at once: `events`)."""
+
+    __tablename__ = "analytics_handoffs"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(SENDER, primary_key=True, index=True)
+    at: Mapped[float] = mapped_column(Float, primary_key=True)
+    events: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = _CLUSTERED
+
+
+class AnalyticsSource(Base):
+    """How far the summary has read a source ("messages", "events"): every row up to `last_id`,
+    except `holes`, ids missing when a newer row was read, which may yet be committed."""
+
+    __tablename__ = "analytics_sources"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    last_id: Mapped[int] = mapped_column(Integer)
+    # [[id, seen at (Unix seconds)], ...]
+    holes: Mapped[list[list[float]]] = mapped_column(JSON)
+    # Changes with every write, so that a refresh notices another writer's (analytics_summary._Mark).
+    version: Mapped[int] = mapped_column(Integer)
+
+
+SOURCES = ("messages", "events")
+# The rows exist from the start (migration 0005 inserts them too): the summary's writers lock them.
+
+
+@event.listens_for(AnalyticsSource.__table__, "after_create")
+def _first_sources(table: Table, connection: Connection, **_: Any) -> None:
+    connection.execute(
+        insert(table), [{"name": name, "last_id": 0, "holes": [], "version": 0} for name in SOURCES]
+    )

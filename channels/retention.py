@@ -1,7 +1,8 @@
 """What the project keeps of a conversation, deleted: after the retention period, or on a
 person's request to be forgotten. Three places hold a conversation: this service's database (its
-messages, user texts masked), Rasa's tracker store (masked) and the backend's handoff tickets
-(the only raw copy of what a person wrote to the helpdesk).
+messages, user texts masked, and the analytics' summary of it: counts, no texts), Rasa's tracker
+store (masked) and the backend's handoff tickets (the only raw copy of what a person wrote to the
+helpdesk).
 
 python -m channels.retention purge [--older-than-days N]   # default CONVERSATION_RETENTION_DAYS (90)
 python -m channels.retention forget --conversation web-3f2a…  # or telegram-<chat id>
@@ -19,6 +20,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot import tracker_admin
+from channels import analytics_summary
 from channels.config import Settings
 from channels.store import Store
 from common.backend_client import ApiError, BackendClient
@@ -47,18 +49,29 @@ async def forget(
     may do this (and audits it), and a failure there leaves everything else in place to retry."""
     tickets = await backend.forget_conversation(conversation_id, staff_token)
     existed = await asyncio.to_thread(store.conversation, conversation_id) is not None
-    messages = await asyncio.to_thread(store.forget, conversation_id)
-    events = await asyncio.to_thread(tracker_admin.forget, tracker_url, conversation_id)
+    messages, events = await asyncio.to_thread(_forget_stored, store, tracker_url, conversation_id)
     return Deleted(messages, int(existed), events, tickets)
+
+
+def _forget_stored(store: Store, tracker_url: str, conversation_id: str) -> tuple[int, int]:
+    """(Messages, tracker events) deleted; the analytics' summary keeps nothing of them either."""
+    with analytics_summary.forgetting(store.engine, tracker_url, conversation_id):
+        return store.forget(conversation_id), tracker_admin.forget(tracker_url, conversation_id)
 
 
 async def purge(store: Store, tracker_url: str, backend: BackendClient, before: datetime) -> Deleted:
     """Everything older than `before`: messages and tracker events, then conversations left
     empty, and the tickets closed before it."""
     tickets = await backend.purge_tickets(before)
-    messages, conversations = await asyncio.to_thread(store.purge, before)
-    events = await asyncio.to_thread(tracker_admin.purge, tracker_url, before)
+    messages, conversations, events = await asyncio.to_thread(_purge_stored, store, tracker_url, before)
     return Deleted(messages, conversations, events, tickets)
+
+
+def _purge_stored(store: Store, tracker_url: str, before: datetime) -> tuple[int, int, int]:
+    """(Messages, conversations, tracker events) deleted, and the analytics' summary of them."""
+    with analytics_summary.purging(store.engine, tracker_url, before):
+        messages, conversations = store.purge(before)
+        return messages, conversations, tracker_admin.purge(tracker_url, before)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,7 @@
-"""The console's analytics (channels/analytics.py) on the database this suite runs on: SQLite, and
-PostgreSQL when TEST_DATABASE_URL names one (`make test-backend`). The known dataset and its
-figures are the fast loop's (tests/unit/test_analytics.py); here they are computed in a schema of
+"""The console's analytics (channels/analytics.py) and their summary (channels/analytics_summary.py)
+on the database this suite runs on: SQLite, and PostgreSQL when TEST_DATABASE_URL names one
+(`make test-backend`). The known dataset, its figures and the summary's checks are the fast
+loop's (tests/unit/test_analytics.py, test_analytics_summary.py); here they run in a schema of
 their own, so that nothing meets the backend's tables."""
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from bot.tracker_admin import events
 from channels import analytics
 from channels.analytics import Period
+from channels.models import Base
 from tests.support import analytics_data
+from tests.unit import test_analytics_summary as summary_checks
 from tests.unit.test_analytics import expect_known_figures
 
 
@@ -35,12 +39,34 @@ def urls(database_url: str, tmp_path) -> Iterator[tuple[str, str]]:
     admin.dispose()
 
 
-@pytest.mark.parametrize("indexed", [False, True])
-def test_the_known_figures_on_this_database(urls, indexed):
+@pytest.fixture
+def stores(urls: tuple[str, str]) -> Iterator[tuple[Engine, str]]:
+    """The channel service's engine (its tables created) and the tracker store's URL (its table created)."""
     channels_url, tracker_url = urls
     channels = create_engine(channels_url)
-    analytics_data.fill(channels, create_engine(tracker_url))
-    if indexed:
-        assert len(analytics.create_tracker_indexes(tracker_url)) == 3
-    expect_known_figures(analytics.report(channels, tracker_url, Period(*analytics_data.PERIOD)))
+    Base.metadata.create_all(channels)
+    events.metadata.create_all(create_engine(tracker_url))
+    yield channels, tracker_url
     channels.dispose()
+
+
+def test_the_known_figures_on_this_database(stores):
+    channels, tracker_url = stores
+    analytics_data.fill(channels, create_engine(tracker_url))
+    expect_known_figures(analytics.report(channels, tracker_url, Period(*analytics_data.PERIOD)))
+
+
+def test_refreshing_row_by_row_gives_a_rebuilds_summary(stores):
+    summary_checks.refreshed_row_by_row(*stores)
+
+
+def test_refreshes_at_once_count_every_row_once(stores, monkeypatch):
+    summary_checks.refreshed_at_once(*stores, monkeypatch)
+
+
+def test_a_forgotten_conversation_leaves_nothing_in_the_summary(stores):
+    summary_checks.forgotten_everywhere(*stores)
+
+
+def test_purging_keeps_the_summary_of_what_is_left(stores):
+    summary_checks.purged_before(*stores)

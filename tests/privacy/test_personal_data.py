@@ -2,7 +2,7 @@
 e-mail address (username reminder) and a phone number (to the helpdesk) are found afterwards only
 in the backend's database, not in Rasa's tracker store, the channel service's database or any
 service's log (all at debug level); the console's failure view shows them masked; a person's
-conversation can be forgotten everywhere, and old ones purged."""
+conversation can be forgotten everywhere (the analytics' summary too), and old ones purged."""
 
 from __future__ import annotations
 
@@ -70,6 +70,17 @@ def channel_rows(stack, conversation_id: str) -> int:
     with sqlite3.connect(stack.databases.folder / "channels.db") as db:
         query = "SELECT count(*) FROM messages WHERE conversation_id = ?"
         return db.execute(query, (conversation_id,)).fetchone()[0]
+
+
+def summarised(stack, conversation_id: str) -> int:
+    """Rows of the conversation in the analytics' summary (channels/analytics_summary.py)."""
+    with sqlite3.connect(stack.databases.folder / "channels.db") as db:
+        return sum(
+            db.execute(
+                f"SELECT count(*) FROM {table} WHERE conversation_id = ?", (conversation_id,)
+            ).fetchone()[0]
+            for table in ("analytics_days", "analytics_values", "analytics_handoffs")
+        )
 
 
 def tickets_of(stack, conversation_id: str) -> list[dict]:
@@ -142,6 +153,8 @@ def test_the_console_forgets_one_persons_conversation_everywhere_and_nothing_els
         user.hand_off("хочу поговорити з людиною")
         write_to_helpdesk(user, f"мій телефон {PHONE}")
     with console(stack) as client:
+        client.get("/console/api/analytics", params={"days": 7}).raise_for_status()  # the summary caught up
+        assert summarised(stack, forgotten.conversation_id) > 0
         response = client.post(f"/console/api/conversations/{forgotten.conversation_id}/forget")
     assert response.status_code == 200
     deleted = response.json()
@@ -151,8 +164,10 @@ def test_the_console_forgets_one_persons_conversation_everywhere_and_nothing_els
     assert channel_rows(stack, forgotten.conversation_id) == 0
     assert forgotten.conversation_id not in tracker_senders(stack)
     assert tickets_of(stack, forgotten.conversation_id) == []
+    assert summarised(stack, forgotten.conversation_id) == 0
     assert channel_rows(stack, kept.conversation_id) >= 4
     assert kept.conversation_id in tracker_senders(stack)
+    assert summarised(stack, kept.conversation_id) > 0
     assert len(tickets_of(stack, kept.conversation_id)) == 1
     admin = httpx.post(
         f"{stack.ports.backend_url}/v1/staff/sessions",
@@ -215,14 +230,19 @@ def test_purging_deletes_what_is_older_than_the_cutoff_and_nothing_younger(stack
     cutoff = datetime.now(UTC)
     young = widget_user("uk")
     young.say("привіт")
+    with console(stack) as client:
+        client.get("/console/api/analytics", params={"days": 7}).raise_for_status()  # the summary caught up
+    assert summarised(stack, old.conversation_id) > 0
 
     deleted = asyncio.run(purge_before(stack, cutoff))
 
     assert deleted.messages >= 2 and deleted.conversations >= 1 and deleted.tracker_events > 0
     assert channel_rows(stack, old.conversation_id) == 0
     assert old.conversation_id not in tracker_senders(stack)
+    assert summarised(stack, old.conversation_id) == 0
     assert channel_rows(stack, young.conversation_id) == 2
     assert young.conversation_id in tracker_senders(stack)
+    assert summarised(stack, young.conversation_id) > 0
 
 
 async def purge_before(stack, cutoff: datetime) -> Deleted:

@@ -57,13 +57,6 @@ def test_the_figures_of_a_known_dataset(stores):
     expect_known_figures(analytics.report(channels, tracker_url, Period(*analytics_data.PERIOD)))
 
 
-def test_the_figures_are_the_same_with_the_indexes(stores):
-    channels, tracker_url = stores
-    assert len(analytics.create_tracker_indexes(tracker_url)) == 3
-    assert analytics.create_tracker_indexes(tracker_url) == []
-    expect_known_figures(analytics.report(channels, tracker_url, Period(*analytics_data.PERIOD)))
-
-
 def test_without_a_tracker_store_its_figures_are_zero(stores, tmp_path):
     channels, _ = stores
     found = analytics.report(channels, f"sqlite:///{tmp_path / 'none.db'}", Period(*analytics_data.PERIOD))
