@@ -43,7 +43,6 @@ RESULTS = ROOT / "bench" / "results"
 
 TARGETS = (("web", "WebUser"), ("rest", "RestUser"), ("stock", "RestUser"))
 
-
 FULL = {"users": [1, 10, 50, 100], "saturate_users": 20, "turns": 300}
 QUICK = {"step_seconds": 10.0, "users": [10, 100], "saturate_users": 20, "turns": 100}
 
@@ -105,8 +104,9 @@ def floor(stock_model: Path | None) -> dict:
     """bench/floor.py in the Rasa environment, each model in a process of its own (what loading
     it adds to the memory is then the model's, not the libraries' a first model loaded)."""
     figures = {}
-    chosen = (("project", PROJECT_MODEL), ("stock", stock_model))
-    for name, model in ((name, model) for name, model in chosen if model is not None):
+    for name, model in (("project", PROJECT_MODEL), ("stock", stock_model)):
+        if model is None:
+            continue
         command = [RASA_PYTHON, str(ROOT / "bench" / "floor.py"), f"{name}={model}"]
         done = subprocess.run(command, cwd=BOT, capture_output=True, text=True, timeout=1200)
         if done.returncode != 0:

@@ -30,7 +30,7 @@ from channels.config import Settings as ChannelsSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
-KUBERNETES = "1.30.0"
+KUBERNETES = "1.30.0"  # the oldest version supported; the newest kubernetes-validate bundles too
 WORKLOADS = ("Deployment", "StatefulSet")
 # The health endpoints the services really have (devstack/project.py checks the same ones).
 HTTP_PROBES = {
@@ -151,11 +151,12 @@ def http_probes(container: dict) -> list[tuple[str, dict]]:
     return [(kind, container[kind]["httpGet"]) for kind in PROBES if "httpGet" in container.get(kind, {})]
 
 
-def test_every_manifest_is_valid_kubernetes():
+@pytest.mark.parametrize("version", [KUBERNETES, kubernetes_validate.latest_version()])
+def test_every_manifest_is_valid_kubernetes(version):
     docs = documents()
     assert len(docs) >= 15
     for doc in docs:
-        kubernetes_validate.validate(doc, KUBERNETES, strict=True)
+        kubernetes_validate.validate(doc, version, strict=True)
 
 
 def test_the_validation_catches_a_misspelt_field():
