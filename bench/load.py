@@ -95,7 +95,7 @@ def run(
     env = {**os.environ, "BENCH_THINK": think, "PYTHONPATH": str(ROOT)}
     if samples is not None:
         env["BENCH_SAMPLES"] = str(samples)
-    before = cpu_seconds(dict(pids or {}))
+    before = cpu_seconds(pids or {})
     with csv_prefix.with_suffix(".log").open("w") as log:
         subprocess.run(
             command,
@@ -109,7 +109,7 @@ def run(
     result = read(target.name, users, think, seconds, csv_prefix)
     if not pids or samples is None:
         return result
-    used = cpu_seconds(dict(pids))
+    used = cpu_seconds(pids)
     sent = len(samples.read_text().splitlines()) if samples.exists() else 0
     if not sent:
         return result

@@ -123,7 +123,7 @@ def kill(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
-def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+def cpu_seconds(pids: Mapping[str, int]) -> dict[str, float]:
     """CPU time (user + system) each process has used so far, from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
     used = {}
