@@ -17,7 +17,7 @@ RASA_INPUTS := $(shell find bot/config.yml bot/domain bot/data bot/components -t
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: print-pythons help setup constraints run train generate check-knowledge validate check coverage typecheck lint-js hooks test test-unit test-backend test-backend-sqlite test-timing test-actions test-components test-stories test-e2e test-dialogues test-channels test-hostile test-privacy test-faults scale-test chat eval eval-ablation eval-dev learn bench bench-analytics soak lint format clean
+.PHONY: print-pythons help setup constraints run train generate check-knowledge validate check coverage typecheck lint-js hooks test test-unit test-backend test-backend-sqlite test-timing test-actions test-components test-stories test-e2e test-dialogues test-channels test-hostile test-privacy test-faults scale-test chat eval eval-ablation eval-dev learn bench bench-quick bench-analytics soak lint format clean
 
 help:
 	@echo "Start and try:"
@@ -53,7 +53,9 @@ help:
 	@echo "  make learn          write the examples staff labelled on the console's failures page into"
 	@echo "                      bot/data/nlu/<lang>.yml (a marked section; never tests/nlu); then"
 	@echo "                      git diff, make train and make eval-dev show the effect"
-	@echo "  make bench          benchmark: NLU quality, latency and throughput under load, memory, training"
+	@echo "  make bench          benchmark: NLU quality, latency and throughput under load, reply time per"
+	@echo "                      turn, CPU per message, memory, training (bench/results/README.md)"
+	@echo "  make bench-quick    a short benchmark for development (under 10 minutes; never trains a stock model)"
 	@echo "  make bench-analytics  the console's analytics page on 100 000 synthetic conversations, SQLite and PostgreSQL"
 	@echo "  make soak           steady load through the channel service for SOAK_MINUTES (default 20)"
 	@echo "Content and set-up:"
@@ -211,9 +213,16 @@ learn: $(VENV)/.installed
 	$(PY) -m scripts.learn $(LEARN_ARGS)
 
 # A benchmark, not a test: prints figures and writes bench/results/<date>/report.md, never fails on a
-# threshold. The NLU figures are make eval's; BENCH_STEP_SECONDS (default 30) bounds each load step.
+# threshold. The NLU figures and the stock model are make eval's (it trains the stock model only when
+# its inputs changed; the benchmark never does); BENCH_STEP_SECONDS (default 30) bounds each load step.
 bench: train eval
 	$(PY) -m bench
+
+# For development: short load steps, sessions of 100 turns, the project's NLU figures only (scored
+# when stale); the stock pipeline only when make eval left its model and figures.
+bench-quick: setup train
+	cd bot && $(RASA_PY) ../scripts/eval_nlu.py --only project
+	$(PY) -m bench --quick
 
 # The console's analytics on 100 000 synthetic conversations: fills SQLite, then PostgreSQL
 # (scripts/ci_postgres.sh, apt-get when missing), and prints the page's time per period.

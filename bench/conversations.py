@@ -71,6 +71,23 @@ def corpus() -> dict[tuple[str, str], list[str]]:
     return dict(found)
 
 
+def rest_message(sender: str, language: str, move: Move) -> dict:
+    """The move as Rasa's REST channel takes it, with the language hint the channel service sends."""
+    return {"sender": sender, "message": move.payload or move.text, "metadata": {"language": language}}
+
+
+def rest_reply(messages: list[dict]) -> Reply:
+    """The reply in the messages of Rasa's REST channel."""
+    reply = Reply()
+    for message in messages:
+        if message.get("text"):
+            reply.texts.append(message["text"])
+        reply.buttons += [Button(b["title"], b["payload"]) for b in message.get("buttons") or []]
+        custom = message.get("custom")
+        reply.handoff |= isinstance(custom, dict) and "handoff" in custom
+    return reply
+
+
 def say(rng: random.Random, language: str, intent: str) -> Move:
     return Move(rng.choice(corpus()[(language, intent)]))
 

@@ -1,7 +1,9 @@
 """One load step: Locust, headless, in a process of its own, for a bounded time; its figures.
 
 Users start over a few seconds (not all in the same instant) and the figures are reset once
-they all run (`--reset-stats`), so a step measures its steady state only.
+they all run (`--reset-stats`), so a step measures its steady state only. Given the services'
+process ids, a step also measures each one's CPU time per user message: from /proc before and
+after the whole step (ramp included), divided by every message sent in it (ramp included).
 """
 
 from __future__ import annotations
@@ -10,8 +12,11 @@ import csv
 import os
 import subprocess
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from devstack import cpu_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCUST = ROOT / ".venv" / "bin" / "locust"
@@ -41,13 +46,25 @@ class StepResult:
     p95: float
     p99: float
     mean: float
+    # Seconds of CPU per user message, by service (given their process ids).
+    cpu_per_message: dict[str, float] = field(default_factory=dict)
 
 
 def run(
-    target: Target, users: int, seconds: float, think: str, csv_prefix: Path, samples: Path | None = None
+    target: Target,
+    users: int,
+    seconds: float,
+    think: str,
+    csv_prefix: Path,
+    samples: Path | None = None,
+    pids: Mapping[str, int] | None = None,
 ) -> StepResult:
     """Runs `users` simulated people against `target` for `seconds` (after the ramp); `samples`:
-    a file for every message's time, duration and outcome."""
+    a file for every message's time, duration and outcome; `pids`: the services whose CPU time
+    per message to measure."""
+    if pids and samples is None:
+        samples = Path(f"{csv_prefix}_messages.csv")
+        samples.unlink(missing_ok=True)  # Locust appends to it
     ramp = min(RAMP_SECONDS, users)
     command = [
         str(LOCUST),
@@ -78,6 +95,7 @@ def run(
     env = {**os.environ, "BENCH_THINK": think, "PYTHONPATH": str(ROOT)}
     if samples is not None:
         env["BENCH_SAMPLES"] = str(samples)
+    before = cpu_seconds(pids or {})
     with csv_prefix.with_suffix(".log").open("w") as log:
         subprocess.run(
             command,
@@ -88,7 +106,15 @@ def run(
             check=True,
             timeout=seconds + ramp + 60,
         )
-    return read(target.name, users, think, seconds, csv_prefix)
+    result = read(target.name, users, think, seconds, csv_prefix)
+    if not pids or samples is None:
+        return result
+    used = cpu_seconds(pids)
+    sent = len(samples.read_text().splitlines()) if samples.exists() else 0
+    if not sent:
+        return result
+    per_message = {name: (used[name] - before[name]) / sent for name in used if name in before}
+    return replace(result, cpu_per_message=per_message)
 
 
 def read(target: str, users: int, think: str, seconds: float, csv_prefix: Path) -> StepResult:

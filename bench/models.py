@@ -38,17 +38,22 @@ def add_one_example(project: Path) -> None:
     raise RuntimeError(f"no greet intent in {path}")
 
 
-def training(fresh: bool = False) -> Training:
-    """Training figures of the project's model, cached under a hash of its inputs."""
-    cache_file = OUT / "training.json"
+CACHE = OUT / "training.json"
+
+
+def training(fresh: bool = False, measure: bool = True) -> Training | None:
+    """Training figures of the project's model, cached under a hash of its inputs; None when they
+    are not cached for today's inputs and `measure` is off (a quick run)."""
     with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
         project = snapshot(Path(tmp) / "bot")
         key = digest(project, TRAINING_INPUTS)
-        if cache_file.exists() and not fresh:
-            saved = json.loads(cache_file.read_text(encoding="utf-8"))
+        if CACHE.exists() and not fresh:
+            saved = json.loads(CACHE.read_text(encoding="utf-8"))
             if saved.get("inputs") == key:
                 print("training: inputs unchanged, figures from build/bench/training.json", flush=True)
                 return Training(**saved)
+        if not measure:
+            return None
         out, cache = Path(tmp) / "models", Path(tmp) / "cache"
         print("training the project's model from scratch (empty cache)…", flush=True)
         scratch = rasa_train(project, out, "scratch", project / "config.yml", cache)
@@ -59,5 +64,5 @@ def training(fresh: bool = False) -> Training:
         print(f"  {changed:.0f} s", flush=True)
         figures = Training(scratch, changed, model_bytes, key)
         OUT.mkdir(parents=True, exist_ok=True)
-        cache_file.write_text(json.dumps(asdict(figures), indent=2), encoding="utf-8")
+        CACHE.write_text(json.dumps(asdict(figures), indent=2), encoding="utf-8")
         return figures

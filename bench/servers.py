@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack import Databases, LocalStack, Ports, free_port, running_stack, supervise
+from devstack import Databases, LocalStack, Ports, Stack, free_port, running_stack, supervise
 from devstack.project import rasa_service
 
 START_TIMEOUT = 600  # a busy 2-core machine loads a model slowly
@@ -22,6 +22,7 @@ class Servers:
     stack: LocalStack
     startup_seconds: float  # the whole stack, from nothing to every service healthy
     stock_port: int | None  # None: no stock model given
+    stock: Stack | None = None
 
     @property
     def stock_url(self) -> str | None:
@@ -33,6 +34,10 @@ class Servers:
         found = {"backend": ports.backend, "actions": ports.actions, "rasa": ports.rasa}
         found["channels"] = ports.channels
         return found | ({STOCK: self.stock_port} if self.stock_port else {})
+
+    def pids(self) -> dict[str, int]:
+        """Each running service's process id, by the name the report gives it."""
+        return self.stack.pids() | (self.stock.pids() if self.stock else {})
 
 
 @contextlib.contextmanager
@@ -55,5 +60,5 @@ def running(folder: Path, stock_model: Path | None) -> Iterator[Servers]:
             {**rasa.env, "RASA_TRACKER_DB": str(databases.folder / "stock-tracker.db")},
             model=stock_model,
         )
-        with supervise([stock], databases.logs, START_TIMEOUT):
-            yield Servers(stack, startup, stock.port)
+        with supervise([stock], databases.logs, START_TIMEOUT) as stock_stack:
+            yield Servers(stack, startup, stock.port, stock_stack)

@@ -3,7 +3,7 @@ the benchmark and the scale test: supervise.py (Service, Stack, supervise, free 
 process) and project.py (Ports, Databases and the four services of `make run`)."""
 
 from devstack.project import Databases, LocalStack, Ports, running_stack
-from devstack.supervise import Service, Stack, free_port, free_ports, supervise
+from devstack.supervise import Service, Stack, cpu_seconds, free_port, free_ports, supervise
 
 __all__ = [
     "Databases",
@@ -11,6 +11,7 @@ __all__ = [
     "Ports",
     "Service",
     "Stack",
+    "cpu_seconds",
     "free_port",
     "free_ports",
     "running_stack",

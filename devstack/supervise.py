@@ -1,6 +1,7 @@
 """Process supervision, written once: start a process with its output in a log file, wait until
-it is healthy, stop it (its whole process group: SIGTERM, then SIGKILL), and ports nothing
-listens on. `make run` (devstack/__main__.py), the tests (tests/support/stack.py), the benchmark
+it is healthy, stop it (its whole process group: SIGTERM, then SIGKILL), ports nothing
+listens on, and the CPU time a process has used (the scale test's and the benchmark's CPU per
+message). `make run` (devstack/__main__.py), the tests (tests/support/stack.py), the benchmark
 (bench/servers.py) and the scale test (deploy/scale) start every process through here.
 """
 
@@ -120,6 +121,18 @@ def kill(process: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+
+
+def cpu_seconds(pids: Mapping[str, int]) -> dict[str, float]:
+    """CPU time (user + system) each process has used so far, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for name, pid in pids.items():
+        with contextlib.suppress(OSError):
+            # Fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            used[name] = (int(fields[11]) + int(fields[12])) / tick
+    return used
 
 
 class Stack:

@@ -27,7 +27,7 @@ from deploy.scale import topology
 from deploy.scale.report import Outcome, judge, render
 from deploy.scale.topology import BUILD, ROOT, Databases, Layout, Postgres
 from deploy.scale.traffic import burst, converse
-from devstack import Service, Stack, supervise
+from devstack import Service, Stack, cpu_seconds, supervise
 from devstack.project import RASA_PYTHON, load_demo_data
 
 DATABASES = ("scale_rasa", "scale_channels", "scale_backend")
@@ -140,18 +140,6 @@ async def race_bursts(count: int, size: int, layout: Layout) -> list:
         found.append(await burst(topology.local(layout.rasa_round_robin), "round-robin", size, False))
         found.append(await burst(topology.local(layout.rasa_sticky), "sticky", size, True))
     return found
-
-
-def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
-    """CPU time (user + system) each process has used so far, from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
-    used = {}
-    for name, pid in pids.items():
-        with contextlib.suppress(OSError):
-            # Fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            used[name] = (int(fields[11]) + int(fields[12])) / tick
-    return used
 
 
 def _program(name: str) -> str:
