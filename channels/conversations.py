@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable
 from typing import Any, Protocol
 
@@ -28,6 +29,7 @@ from channels.ratelimit import FloodGuard, Pace
 from channels.store import Items, Store, conversation_id
 from channels.texts import language_or_default, notice
 from common.backend_client import ApiError, BackendClient
+from common.db import DatabaseUnavailable
 from common.pii import for_analytics
 
 logger = logging.getLogger(__name__)
@@ -36,6 +38,19 @@ MAX_TEXT = 2000
 # Channels whose clients read their messages themselves (the widget's socket); the service
 # pushes every other channel's messages through its Deliverer.
 PULLED_CHANNELS: frozenset[Channel] = frozenset({"web"})
+# Conversations whose language this process remembers at most (the least recently seen go first).
+LANGUAGES_REMEMBERED = 10_000
+
+
+class Outage(Exception):
+    """The database stayed unreachable (common.db.DatabaseUnavailable) while a person's message
+    was handled. Nothing can be stored, so their channel tells them `notice` directly, in their
+    conversation's language: the message was not saved and is to be sent again, or it was saved
+    and its answer will come (channels/kept.py answers it once the database is back)."""
+
+    def __init__(self, notice: str) -> None:
+        super().__init__("the database is unavailable")
+        self.notice = notice
 
 
 class Deliverer(Protocol):
@@ -64,6 +79,8 @@ class ConversationService:
         # One turn of a conversation at a time (the live path and the retry loop), in order.
         self._turns = KeyedLocks()
         self._pending = Pending(orphaned_after)
+        # conversation id → its language, for the notice of an outage when the database cannot say.
+        self._languages: OrderedDict[str, str] = OrderedDict()
 
     async def receive(
         self,
@@ -78,15 +95,23 @@ class ConversationService:
         A pressed button arrives as its title (`text`, what the transcript shows) and its
         `payload` (what Rasa gets): only a payload the bot offered in this conversation, or a menu
         command, is sent as such; any other is treated as if the person had typed the title.
-        Blank messages are ignored; floods, oversized texts and typed commands get a notice."""
+        Blank messages are ignored; floods, oversized texts and typed commands get a notice.
+        Raises Outage when the database stays unreachable."""
         text = clean(text)
         if not text:
             return []
-        pace = self.flood.check(conversation_id(channel, external_id))
+        key = conversation_id(channel, external_id)
+        pace = self.flood.check(key)
         if pace is Pace.DROP:
             return []  # already told to slow down: nothing is stored, nothing answered
         language = language_or_default(language_hint)
-        conversation = await asyncio.to_thread(self.store.open_conversation, channel, external_id, language)
+        try:
+            conversation = await asyncio.to_thread(
+                self.store.open_conversation, channel, external_id, language
+            )
+        except DatabaseUnavailable as error:
+            raise Outage(self.unsaved_notice(channel, external_id, language_hint)) from error
+        self._remember_language(conversation.id, conversation.language)
         if pace is Pace.WARN:
             return await self._notify(conversation, "too_fast")
         if len(text) > MAX_TEXT:
@@ -96,21 +121,44 @@ class ConversationService:
         async with self._turns.hold(conversation.id):
             return await self._take(conversation, text, payload, language_hint)
 
+    def unsaved_notice(self, channel: Channel, external_id: str, language_hint: str | None) -> str:
+        """What a person hears whose message could not be stored: in their conversation's language
+        as this process last saw it (the database cannot say), else in the channel's hint."""
+        language = self._languages.get(conversation_id(channel, external_id))
+        return notice("outage_send_again", language or language_or_default(language_hint))
+
     async def _take(
         self, conversation: Conversation, text: str, payload: str | None, language_hint: str | None
     ) -> list[Message]:
-        # While the bot has it, the message waits for the bot's answer (channels/kept.py).
-        waiting = conversation.state != "handoff"
-        [message] = await self._store(conversation, "user", [(text, [])], waiting=waiting)
-        if not waiting:
+        # While the bot has it, the message waits for the bot's answer (channels/kept.py). What
+        # Rasa is to get is known before it is stored, so that a stored message that waits is
+        # always one that this process keeps (and answers once the database is back).
+        handed_off = conversation.state == "handoff"
+        try:
+            rasa_input = None if handed_off else await self._rasa_input(conversation, text, payload)
+            waiting = rasa_input is not None
+            [message] = await self._store(conversation, "user", [(text, [])], waiting=waiting)
+        except DatabaseUnavailable as error:
+            raise Outage(notice("outage_send_again", conversation.language)) from error
+        if handed_off:
             # To a person, never parsed by Rasa: a leading "/" is harmless here.
             await self._to_helpdesk(conversation, text)
             return []
+        if rasa_input is None:
+            return await self._notify(conversation, "command_typed")
+        try:
+            return await self._to_bot(conversation, message, rasa_input, language_hint)
+        except DatabaseUnavailable as error:
+            if self._pending.input_of(message.id) is None:
+                raise  # answered already: only what followed the answer was not stored
+            raise Outage(notice("outage_kept", conversation.language)) from error
+
+    async def _rasa_input(self, conversation: Conversation, text: str, payload: str | None) -> str | None:
+        """What Rasa gets for the message: a payload the bot offered, else the text; None for a
+        typed command, which gets a notice instead."""
         if payload and await self._offered(conversation, payload):
-            return await self._to_bot(conversation, message, payload, language_hint)
-        if is_command(text):
-            return await self._notify(conversation, "command_typed", answers=message.id)
-        return await self._to_bot(conversation, message, text, language_hint)
+            return payload
+        return None if is_command(text) else text
 
     async def staff_reply(self, ticket_id: int, text: str, staff_token: str) -> Message:
         """A helpdesk reply: recorded on the ticket (as that person), then sent to the user."""
@@ -145,6 +193,8 @@ class ConversationService:
         while not stop.is_set():
             try:
                 await self.answer_waiting()
+            except DatabaseUnavailable as error:
+                logger.warning("kept messages not answered yet: %s", error)
             except Exception:
                 # The loop must outlive a database hiccup; the next round tries again.
                 logger.exception("answering kept messages failed")
@@ -220,12 +270,14 @@ class ConversationService:
                 if error.may_be_processing:
                     self._pending.mark_unsure(message.id)
                 raise
-        self._pending.forget(message.id)
         items, handoff = _read_replies(replies)
         sent = await self._send(conversation, "bot", items, answers=message.id)
+        # Only now: replies that could not be stored yet are read back from the tracker later.
+        self._pending.forget(message.id)
         if handoff is not None:
             ticket_id, language = handoff
             await asyncio.to_thread(self.store.hand_off, conversation.id, ticket_id, language)
+            self._remember_language(conversation.id, language)
             self.hub.publish(conversation.id, {"type": "state", "state": "handoff", "ticket_id": ticket_id})
         return sent
 
@@ -285,6 +337,12 @@ class ConversationService:
         )
         self.hub.publish(conversation.id, {"type": "messages", "last_id": messages[-1].id})
         return messages
+
+    def _remember_language(self, conversation_id: str, language: str) -> None:
+        self._languages[conversation_id] = language
+        self._languages.move_to_end(conversation_id)
+        if len(self._languages) > LANGUAGES_REMEMBERED:
+            self._languages.popitem(last=False)
 
     async def _conversation_of(self, ticket_id: int) -> Conversation:
         conversation = await asyncio.to_thread(self.store.conversation_of_ticket, ticket_id)

@@ -17,7 +17,6 @@ from channels.texts import console_texts
 from scripts.learn import read_labels
 from tests.support.widget import WidgetClient
 
-
 CONSONANTS = str.maketrans("0123456789abcdef", "bcdfghjklmnpqrst")
 
 
