@@ -26,7 +26,7 @@ from channels.locks import KeyedLocks
 from channels.models import Author, Channel, Conversation, Message
 from channels.rasa_client import RasaApi, RasaUnavailable
 from channels.ratelimit import FloodGuard, Pace
-from channels.store import Items, Store, conversation_id
+from channels.store import Items, Store, Stored, conversation_id
 from channels.texts import language_or_default, notice
 from common.backend_client import ApiError, BackendClient
 from common.db import DatabaseUnavailable
@@ -137,7 +137,8 @@ class ConversationService:
         try:
             rasa_input = None if handed_off else await self._rasa_input(conversation, text, payload)
             waiting = rasa_input is not None
-            [message] = await self._store(conversation, "user", [(text, [])], waiting=waiting)
+            stored = await self._store(conversation, "user", [(text, [])], waiting=waiting)
+            [message] = stored.messages
         except DatabaseUnavailable as error:
             raise Outage(notice("outage_send_again", conversation.language)) from error
         if handed_off:
@@ -147,7 +148,8 @@ class ConversationService:
         if rasa_input is None:
             return await self._notify(conversation, "command_typed")
         try:
-            return await self._to_bot(conversation, message, rasa_input, language_hint)
+            waiting_now = [*stored.waiting_before, message]
+            return await self._to_bot(conversation, message, rasa_input, language_hint, waiting_now)
         except DatabaseUnavailable as error:
             if self._pending.input_of(message.id) is None:
                 raise  # answered already: only what followed the answer was not stored
@@ -202,27 +204,49 @@ class ConversationService:
                 await asyncio.wait_for(stop.wait(), every)
 
     async def answer_waiting(self) -> None:
-        """One round: each conversation's kept messages, oldest first, once the bot is back."""
+        """One round: each conversation's kept messages, oldest first, once the bot is back.
+
+        A conversation whose turn is in progress is left to it (the live turn answers what waits
+        before its message), and so are messages another instance has in hand: under load every
+        conversation has a message waiting for the bot at almost any moment, and looking at each
+        again cost a database session per conversation and round."""
         waiting = await asyncio.to_thread(self.store.waiting_for_bot)
-        if not waiting or not (await self.rasa.is_ready() and await self.rasa.actions_ready()):
+        conversations = {
+            conversation.id: conversation
+            for conversation, message in waiting
+            if not self._turns.busy(conversation.id) and self._pending.ours_or_orphaned(message)
+        }
+        if not conversations or not (await self.rasa.is_ready() and await self.rasa.actions_ready()):
             return
-        for conversation in {conversation.id: conversation for conversation, _ in waiting}.values():
+        for conversation in conversations.values():
             async with self._turns.hold(conversation.id):
                 await self._answer_kept(conversation, None, live=False)
 
     async def _to_bot(
-        self, conversation: Conversation, message: Message, text: str, language_hint: str | None
+        self,
+        conversation: Conversation,
+        message: Message,
+        text: str,
+        language_hint: str | None,
+        waiting: list[Message],
     ) -> list[Message]:
         self._pending.keep(message.id, text)
-        return await self._answer_kept(conversation, language_hint, live=True)
+        return await self._answer_kept(conversation, language_hint, live=True, waiting=waiting)
 
     async def _answer_kept(
-        self, conversation: Conversation, language_hint: str | None, live: bool
+        self,
+        conversation: Conversation,
+        language_hint: str | None,
+        live: bool,
+        waiting: list[Message] | None = None,
     ) -> list[Message]:
-        """The conversation's messages waiting for the bot, in order, until one cannot be answered
-        yet: then the person hears that their message is kept (once per message they send)."""
+        """The conversation's messages waiting for the bot (`waiting`, else as stored now), in
+        order, until one cannot be answered yet: then the person hears that their message is kept
+        (once per message they send)."""
+        if waiting is None:
+            waiting = [m for _, m in await asyncio.to_thread(self.store.waiting_for_bot, conversation.id)]
         sent: list[Message] = []
-        for _, message in await asyncio.to_thread(self.store.waiting_for_bot, conversation.id):
+        for message in waiting:
             if not self._pending.ours_or_orphaned(message):
                 continue  # another instance of the service has it in hand
             try:
@@ -311,7 +335,7 @@ class ConversationService:
     async def _send(
         self, conversation: Conversation, author: Author, items: Items, answers: int | None = None
     ) -> list[Message]:
-        messages = await self._store(conversation, author, items, answers=answers)
+        messages = (await self._store(conversation, author, items, answers=answers)).messages
         deliverer = self.deliverers.get(conversation.channel)
         if deliverer is not None and messages:
             await deliverer.deliver(conversation, messages)
@@ -324,19 +348,20 @@ class ConversationService:
         items: Items,
         waiting: bool = False,
         answers: int | None = None,
-    ) -> list[Message]:
+    ) -> Stored:
         """Stores messages of one author. A user's message may be `waiting` for the bot; the
         messages that answer one (`answers`, its id) mark it answered in the same commit."""
         if not items:
             if answers is not None:  # the bot said nothing, but it has handled the message
                 await asyncio.to_thread(self.store.mark_delivered, [answers])
-            return []
+            return Stored([], 0, [])
         pending = waiting if author == "user" else conversation.channel not in PULLED_CHANNELS
-        messages = await asyncio.to_thread(
-            self.store.add_messages, conversation.id, author, items, pending, answers
-        )
-        self.hub.publish(conversation.id, {"type": "messages", "last_id": messages[-1].id})
-        return messages
+        stored = await asyncio.to_thread(self.store.append, conversation.id, author, items, pending, answers)
+        # The messages themselves go along: a socket that has everything up to `after` sends
+        # them without reading them back (channels/web/routes.py).
+        hint = {"type": "messages", "last_id": stored.messages[-1].id, "after": stored.after}
+        self.hub.publish(conversation.id, {**hint, "messages": stored.messages})
+        return stored
 
     def _remember_language(self, conversation_id: str, language: str) -> None:
         self._languages[conversation_id] = language

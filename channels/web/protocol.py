@@ -10,6 +10,8 @@ line of warning, the bytes never logged).
 
 from __future__ import annotations
 
+from typing import Any
+
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 
@@ -27,3 +29,10 @@ def _is_utf8(data: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+# uvicorn's WebSocket settings of the service (channels/serve.py; the tests' in-process servers).
+# No permessage-deflate: the frames are small JSON (a message, a page of history), and compressing
+# them cost a zlib stream per socket and 6 % of the event loop's time under make scale-test's
+# traffic (one socket per message there, as after a reload) for bytes nobody waits for.
+UVICORN_OPTIONS: dict[str, Any] = {"ws": WebSocketProtocol, "ws_per_message_deflate": False}

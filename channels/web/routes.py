@@ -248,17 +248,24 @@ async def _answer(
 async def _push(
     websocket: WebSocket, store: Store, conversation_id: str, after: int, hints: asyncio.Queue[dict[str, Any]]
 ) -> None:
-    """The state and the history, then whatever the hub says is new (read from the database)."""
+    """The state and the history, then whatever the hub says is new: the messages it brings when
+    they follow what was sent, else what the database has after it."""
     try:
-        conversation = await asyncio.to_thread(store.conversation, conversation_id)
+        conversation, history = await asyncio.to_thread(store.opening, conversation_id, after, PAGE)
         await websocket.send_json({"type": "state", "state": conversation.state if conversation else "bot"})
-        cursor = await _send_after(websocket, store, conversation_id, after, history=True)
+        # Sent even when empty: the client knows then that what comes next is new.
+        cursor = await _send(websocket, history, after)
+        if len(history) == PAGE:
+            cursor = await _send_after(websocket, store, conversation_id, cursor)
         while True:
             hint = await hints.get()
             if hint["type"] == "state":
                 await websocket.send_json({"type": "state", "state": hint["state"]})
             elif hint["type"] == "messages" and hint["last_id"] > cursor:
-                cursor = await _send_after(websocket, store, conversation_id, cursor)
+                if hint["after"] == cursor:
+                    cursor = await _send(websocket, hint["messages"], cursor)
+                else:  # something came between (a hint lost, another instance's message)
+                    cursor = await _send_after(websocket, store, conversation_id, cursor)
     except (WebSocketDisconnect, WebSocketDisconnected):
         return  # the person left (reading notices it too), or reading closed the socket
     except DatabaseUnavailable as error:
@@ -270,22 +277,20 @@ async def _push(
         await _close(websocket, status.WS_1011_INTERNAL_ERROR, "server error")
 
 
-async def _send_after(
-    websocket: WebSocket, store: Store, conversation_id: str, cursor: int, history: bool = False
-) -> int:
-    """Sends every message after `cursor`, a page at a time; returns the last id sent.
-
-    The history (the answer to a hello) is sent even when empty: the client knows then that
-    what comes next is new."""
+async def _send_after(websocket: WebSocket, store: Store, conversation_id: str, cursor: int) -> int:
+    """Sends every message after `cursor`, a page at a time; returns the last id sent."""
     while True:
         batch = await asyncio.to_thread(store.messages, conversation_id, cursor, PAGE)
-        if batch or history:
-            await websocket.send_json({"type": "messages", "messages": [_public(m) for m in batch]})
-            history = False
         if batch:
-            cursor = batch[-1].id
+            cursor = await _send(websocket, batch, cursor)
         if len(batch) < PAGE:
             return cursor
+
+
+async def _send(websocket: WebSocket, batch: list[Message], cursor: int) -> int:
+    """Sends one frame of messages; returns the last id sent (`cursor` when there is none)."""
+    await websocket.send_json({"type": "messages", "messages": [_public(m) for m in batch]})
+    return batch[-1].id if batch else cursor
 
 
 def _public(message: Message) -> dict[str, Any]:

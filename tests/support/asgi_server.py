@@ -31,7 +31,7 @@ class ServerThread:
         on_start: Callable[[], Any] | None = None,
         **options: Any,
     ) -> None:
-        """`options`: more of uvicorn.Config's (the channel service's WebSocket protocol, `ws`)."""
+        """`options`: more of uvicorn.Config's (the channel service's WebSocket settings)."""
         self._sock = sock or bound_socket()
         self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
         self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", **options))

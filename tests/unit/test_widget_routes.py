@@ -18,7 +18,7 @@ from websockets.sync.client import ClientConnection, connect
 from channels.app import create_app
 from channels.config import Settings
 from channels.texts import LANGUAGES, notice, widget_labels
-from channels.web.protocol import WebSocketProtocol
+from channels.web.protocol import UVICORN_OPTIONS
 from tests.support.asgi_server import ServerThread
 
 CLOSED_PORT = "http://127.0.0.1:9"  # the discard port: nobody listens there
@@ -39,7 +39,7 @@ def app(tmp_path_factory) -> FastAPI:
 @pytest.fixture(scope="module")
 def server(app) -> Iterator[str]:
     """The channel service on a free port, with a database of its own."""
-    server = ServerThread(app, ws=WebSocketProtocol)  # as channels/serve.py runs it
+    server = ServerThread(app, **UVICORN_OPTIONS)  # as channels/serve.py runs it
     server.start()
     yield server.url
     server.stop()
