@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable
 from typing import Any, Protocol
 
@@ -25,9 +26,10 @@ from channels.locks import KeyedLocks
 from channels.models import Author, Channel, Conversation, Message
 from channels.rasa_client import RasaApi, RasaUnavailable
 from channels.ratelimit import FloodGuard, Pace
-from channels.store import Items, Store, conversation_id
+from channels.store import Items, Store, Stored, conversation_id
 from channels.texts import language_or_default, notice
 from common.backend_client import ApiError, BackendClient
+from common.db import DatabaseUnavailable
 from common.pii import for_analytics
 
 logger = logging.getLogger(__name__)
@@ -36,6 +38,19 @@ MAX_TEXT = 2000
 # Channels whose clients read their messages themselves (the widget's socket); the service
 # pushes every other channel's messages through its Deliverer.
 PULLED_CHANNELS: frozenset[Channel] = frozenset({"web"})
+# Conversations whose language this process remembers at most (the least recently seen go first).
+LANGUAGES_REMEMBERED = 10_000
+
+
+class Outage(Exception):
+    """The database stayed unreachable (common.db.DatabaseUnavailable) while a person's message
+    was handled. Nothing can be stored, so their channel tells them `notice` directly, in their
+    conversation's language: the message was not saved and is to be sent again, or it was saved
+    and its answer will come (channels/kept.py answers it once the database is back)."""
+
+    def __init__(self, notice: str) -> None:
+        super().__init__("the database is unavailable")
+        self.notice = notice
 
 
 class Deliverer(Protocol):
@@ -64,6 +79,8 @@ class ConversationService:
         # One turn of a conversation at a time (the live path and the retry loop), in order.
         self._turns = KeyedLocks()
         self._pending = Pending(orphaned_after)
+        # conversation id → its language, for the notice of an outage when the database cannot say.
+        self._languages: OrderedDict[str, str] = OrderedDict()
 
     async def receive(
         self,
@@ -78,15 +95,23 @@ class ConversationService:
         A pressed button arrives as its title (`text`, what the transcript shows) and its
         `payload` (what Rasa gets): only a payload the bot offered in this conversation, or a menu
         command, is sent as such; any other is treated as if the person had typed the title.
-        Blank messages are ignored; floods, oversized texts and typed commands get a notice."""
+        Blank messages are ignored; floods, oversized texts and typed commands get a notice.
+        Raises Outage when the database stays unreachable."""
         text = clean(text)
         if not text:
             return []
-        pace = self.flood.check(conversation_id(channel, external_id))
+        key = conversation_id(channel, external_id)
+        pace = self.flood.check(key)
         if pace is Pace.DROP:
             return []  # already told to slow down: nothing is stored, nothing answered
         language = language_or_default(language_hint)
-        conversation = await asyncio.to_thread(self.store.open_conversation, channel, external_id, language)
+        try:
+            conversation = await asyncio.to_thread(
+                self.store.open_conversation, channel, external_id, language
+            )
+        except DatabaseUnavailable as error:
+            raise Outage(self.unsaved_notice(channel, external_id, language_hint)) from error
+        self._remember_language(conversation.id, conversation.language)
         if pace is Pace.WARN:
             return await self._notify(conversation, "too_fast")
         if len(text) > MAX_TEXT:
@@ -96,21 +121,46 @@ class ConversationService:
         async with self._turns.hold(conversation.id):
             return await self._take(conversation, text, payload, language_hint)
 
+    def unsaved_notice(self, channel: Channel, external_id: str, language_hint: str | None) -> str:
+        """What a person hears whose message could not be stored: in their conversation's language
+        as this process last saw it (the database cannot say), else in the channel's hint."""
+        language = self._languages.get(conversation_id(channel, external_id))
+        return notice("outage_send_again", language or language_or_default(language_hint))
+
     async def _take(
         self, conversation: Conversation, text: str, payload: str | None, language_hint: str | None
     ) -> list[Message]:
-        # While the bot has it, the message waits for the bot's answer (channels/kept.py).
-        waiting = conversation.state != "handoff"
-        [message] = await self._store(conversation, "user", [(text, [])], waiting=waiting)
-        if not waiting:
+        # While the bot has it, the message waits for the bot's answer (channels/kept.py). What
+        # Rasa is to get is known before it is stored, so that a stored message that waits is
+        # always one that this process keeps (and answers once the database is back).
+        handed_off = conversation.state == "handoff"
+        try:
+            rasa_input = None if handed_off else await self._rasa_input(conversation, text, payload)
+            waiting = rasa_input is not None
+            stored = await self._store(conversation, "user", [(text, [])], waiting=waiting)
+            [message] = stored.messages
+        except DatabaseUnavailable as error:
+            raise Outage(notice("outage_send_again", conversation.language)) from error
+        if handed_off:
             # To a person, never parsed by Rasa: a leading "/" is harmless here.
             await self._to_helpdesk(conversation, text)
             return []
+        if rasa_input is None:
+            return await self._notify(conversation, "command_typed")
+        try:
+            waiting_now = [*stored.waiting_before, message]
+            return await self._to_bot(conversation, message, rasa_input, language_hint, waiting_now)
+        except DatabaseUnavailable as error:
+            if self._pending.input_of(message.id) is None:
+                raise  # answered already: only what followed the answer was not stored
+            raise Outage(notice("outage_kept", conversation.language)) from error
+
+    async def _rasa_input(self, conversation: Conversation, text: str, payload: str | None) -> str | None:
+        """What Rasa gets for the message: a payload the bot offered, else the text; None for a
+        typed command, which gets a notice instead."""
         if payload and await self._offered(conversation, payload):
-            return await self._to_bot(conversation, message, payload, language_hint)
-        if is_command(text):
-            return await self._notify(conversation, "command_typed", answers=message.id)
-        return await self._to_bot(conversation, message, text, language_hint)
+            return payload
+        return None if is_command(text) else text
 
     async def staff_reply(self, ticket_id: int, text: str, staff_token: str) -> Message:
         """A helpdesk reply: recorded on the ticket (as that person), then sent to the user."""
@@ -145,6 +195,8 @@ class ConversationService:
         while not stop.is_set():
             try:
                 await self.answer_waiting()
+            except DatabaseUnavailable as error:
+                logger.warning("kept messages not answered yet: %s", error)
             except Exception:
                 # The loop must outlive a database hiccup; the next round tries again.
                 logger.exception("answering kept messages failed")
@@ -152,27 +204,49 @@ class ConversationService:
                 await asyncio.wait_for(stop.wait(), every)
 
     async def answer_waiting(self) -> None:
-        """One round: each conversation's kept messages, oldest first, once the bot is back."""
+        """One round: each conversation's kept messages, oldest first, once the bot is back.
+
+        A conversation whose turn is in progress is left to it (the live turn answers what waits
+        before its message), and so are messages another instance has in hand: under load every
+        conversation has a message waiting for the bot at almost any moment, and looking at each
+        again cost a database session per conversation and round."""
         waiting = await asyncio.to_thread(self.store.waiting_for_bot)
-        if not waiting or not (await self.rasa.is_ready() and await self.rasa.actions_ready()):
+        conversations = {
+            conversation.id: conversation
+            for conversation, message in waiting
+            if not self._turns.busy(conversation.id) and self._pending.ours_or_orphaned(message)
+        }
+        if not conversations or not (await self.rasa.is_ready() and await self.rasa.actions_ready()):
             return
-        for conversation in {conversation.id: conversation for conversation, _ in waiting}.values():
+        for conversation in conversations.values():
             async with self._turns.hold(conversation.id):
                 await self._answer_kept(conversation, None, live=False)
 
     async def _to_bot(
-        self, conversation: Conversation, message: Message, text: str, language_hint: str | None
+        self,
+        conversation: Conversation,
+        message: Message,
+        text: str,
+        language_hint: str | None,
+        waiting: list[Message],
     ) -> list[Message]:
         self._pending.keep(message.id, text)
-        return await self._answer_kept(conversation, language_hint, live=True)
+        return await self._answer_kept(conversation, language_hint, live=True, waiting=waiting)
 
     async def _answer_kept(
-        self, conversation: Conversation, language_hint: str | None, live: bool
+        self,
+        conversation: Conversation,
+        language_hint: str | None,
+        live: bool,
+        waiting: list[Message] | None = None,
     ) -> list[Message]:
-        """The conversation's messages waiting for the bot, in order, until one cannot be answered
-        yet: then the person hears that their message is kept (once per message they send)."""
+        """The conversation's messages waiting for the bot (`waiting`, else as stored now), in
+        order, until one cannot be answered yet: then the person hears that their message is kept
+        (once per message they send)."""
+        if waiting is None:
+            waiting = [m for _, m in await asyncio.to_thread(self.store.waiting_for_bot, conversation.id)]
         sent: list[Message] = []
-        for _, message in await asyncio.to_thread(self.store.waiting_for_bot, conversation.id):
+        for message in waiting:
             if not self._pending.ours_or_orphaned(message):
                 continue  # another instance of the service has it in hand
             try:
@@ -220,12 +294,14 @@ class ConversationService:
                 if error.may_be_processing:
                     self._pending.mark_unsure(message.id)
                 raise
-        self._pending.forget(message.id)
         items, handoff = _read_replies(replies)
         sent = await self._send(conversation, "bot", items, answers=message.id)
+        # Only now: replies that could not be stored yet are read back from the tracker later.
+        self._pending.forget(message.id)
         if handoff is not None:
             ticket_id, language = handoff
             await asyncio.to_thread(self.store.hand_off, conversation.id, ticket_id, language)
+            self._remember_language(conversation.id, language)
             self.hub.publish(conversation.id, {"type": "state", "state": "handoff", "ticket_id": ticket_id})
         return sent
 
@@ -259,7 +335,7 @@ class ConversationService:
     async def _send(
         self, conversation: Conversation, author: Author, items: Items, answers: int | None = None
     ) -> list[Message]:
-        messages = await self._store(conversation, author, items, answers=answers)
+        messages = (await self._store(conversation, author, items, answers=answers)).messages
         deliverer = self.deliverers.get(conversation.channel)
         if deliverer is not None and messages:
             await deliverer.deliver(conversation, messages)
@@ -272,19 +348,26 @@ class ConversationService:
         items: Items,
         waiting: bool = False,
         answers: int | None = None,
-    ) -> list[Message]:
+    ) -> Stored:
         """Stores messages of one author. A user's message may be `waiting` for the bot; the
         messages that answer one (`answers`, its id) mark it answered in the same commit."""
         if not items:
             if answers is not None:  # the bot said nothing, but it has handled the message
                 await asyncio.to_thread(self.store.mark_delivered, [answers])
-            return []
+            return Stored([], 0, [])
         pending = waiting if author == "user" else conversation.channel not in PULLED_CHANNELS
-        messages = await asyncio.to_thread(
-            self.store.add_messages, conversation.id, author, items, pending, answers
-        )
-        self.hub.publish(conversation.id, {"type": "messages", "last_id": messages[-1].id})
-        return messages
+        stored = await asyncio.to_thread(self.store.append, conversation.id, author, items, pending, answers)
+        # The messages themselves go along: a socket that has everything up to `after` sends
+        # them without reading them back (channels/web/routes.py).
+        hint = {"type": "messages", "last_id": stored.messages[-1].id, "after": stored.after}
+        self.hub.publish(conversation.id, {**hint, "messages": stored.messages})
+        return stored
+
+    def _remember_language(self, conversation_id: str, language: str) -> None:
+        self._languages[conversation_id] = language
+        self._languages.move_to_end(conversation_id)
+        if len(self._languages) > LANGUAGES_REMEMBERED:
+            self._languages.popitem(last=False)
 
     async def _conversation_of(self, ticket_id: int) -> Conversation:
         conversation = await asyncio.to_thread(self.store.conversation_of_ticket, ticket_id)

@@ -1,8 +1,10 @@
 """Live updates inside one channel service process: each open widget and console socket has a
 queue; publishing puts an update on the queues of whoever watches that conversation.
 
-Updates only say "look again": sockets read the messages themselves from the database after the
-last id they sent, so a lost or late update costs a little delay, never a message.
+An update of messages brings them along with the id of the conversation's message before them: a
+socket that has sent everything up to that id sends them as they are; any other reads what the
+database has after the last id it sent. So a lost or late update costs a little delay, never a
+message.
 """
 
 from __future__ import annotations
@@ -35,6 +37,6 @@ class Hub:
         for key in (conversation_id, CONSOLE):
             for queue in self._queues.get(key, ()):
                 if queue.full():
-                    # A slow watcher loses only a hint; it reads from the database anyway.
+                    # A slow watcher loses only an update; it reads from the database next time.
                     continue
                 queue.put_nowait({"conversation_id": conversation_id, **update})

@@ -13,6 +13,10 @@ class KeyedLocks:
         self._locks: dict[str, asyncio.Lock] = {}
         self._users: Counter[str] = Counter()
 
+    def busy(self, key: str) -> bool:
+        """Whether someone holds the key's lock or waits for it."""
+        return key in self._locks
+
     @asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[None]:
         lock = self._locks.setdefault(key, asyncio.Lock())

@@ -4,6 +4,7 @@ import uvicorn
 
 from channels.app import create_app
 from channels.config import Settings
+from channels.web.protocol import UVICORN_OPTIONS
 from common.environment import or_exit
 from common.logs import logging_config
 
@@ -16,6 +17,7 @@ def main() -> None:
         port=settings.channels_port,
         log_config=logging_config(settings.channels_log_level),
         proxy_headers=True,
+        **UVICORN_OPTIONS,
     )
 
 

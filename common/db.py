@@ -68,9 +68,15 @@ def upgrade_with_alembic(engine: Engine, script_location: Path, lock_id: int) ->
         command.upgrade(config, "head")
 
 
+class DatabaseUnavailable(Exception):
+    """The database stayed unreachable for OUTAGE_SECONDS: longer than a restart or a failover.
+    Its cause is the last error; nothing of the call was written."""
+
+
 def outlasting_outages(call: Callable[P, R]) -> Callable[P, R]:
     """Runs a database call (one session, one transaction) again while the database is briefly
-    unreachable (a restart, a failover, a dropped connection), for up to OUTAGE_SECONDS.
+    unreachable (a restart, a failover, a dropped connection), for up to OUTAGE_SECONDS; then
+    raises DatabaseUnavailable, which callers can tell apart from a bug.
 
     The pool drops dead connections (pool_pre_ping on PostgreSQL), so a new try gets a new one. A
     write is tried again only when it failed: a commit whose acknowledgement alone was lost would
@@ -87,10 +93,15 @@ def outlasting_outages(call: Callable[P, R]) -> Callable[P, R]:
                 unreachable = (
                     isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated
                 )
-                if not unreachable or time.monotonic() + delay > deadline:
+                if not unreachable:
                     raise
-                logger.warning("database unreachable (%s); trying again", type(error.orig).__name__)
-                time.sleep(delay)
+                reason = type(error.orig).__name__
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    message = f"the database was unreachable for {OUTAGE_SECONDS:.0f} s ({reason})"
+                    raise DatabaseUnavailable(message) from error
+                logger.warning("database unreachable (%s); trying again", reason)
+                time.sleep(min(delay, left))  # the last try at the deadline
                 delay = min(delay * 2, 2.0)
 
     return retrying

@@ -26,7 +26,6 @@ from fastapi import (
     Request,
     Response,
     WebSocket,
-    WebSocketDisconnect,
 )
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
@@ -318,11 +317,10 @@ async def live(websocket: WebSocket) -> None:
     async with service.hub.watch() as updates:
         forwarding = asyncio.create_task(_forward(websocket, updates))
         try:
-            # The page sends nothing; reading only notices that it went away.
-            while True:
-                await websocket.receive_text()
-        except WebSocketDisconnect:
-            pass
+            # The page sends nothing; reading only notices that it went away (and ignores whatever
+            # else comes, binary or not UTF-8 as well: channels/web/protocol.py).
+            while (await websocket.receive())["type"] != "websocket.disconnect":
+                pass
         finally:
             forwarding.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -22,6 +22,7 @@ from channels.models import Conversation, Message
 from channels.store import Store
 from channels.telegram.keyboards import CHANNEL, keyboard
 from channels.telegram.splitting import split_text
+from common.db import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ class TelegramDeliverer:
             if self.ready.is_set():
                 try:
                     await self.retry_undelivered()
+                except DatabaseUnavailable as error:
+                    logger.warning("undelivered Telegram messages not retried: %s", error)
                 except Exception:
                     # The loop must outlive a database hiccup; the next round tries again.
                     logger.exception("retrying undelivered Telegram messages failed")

@@ -1,8 +1,9 @@
 """What the bot does with each update from Telegram: commands, text, pressed buttons, everything else.
 
 Replies are not sent here: the conversation service stores them and hands them to the
-TelegramDeliverer. Only the channel's own answers (to a sticker, to an unknown button) and the
-apology when the service itself fails are sent directly.
+TelegramDeliverer. Only the channel's own answers (to a sticker, to an unknown button), the notice
+of a database outage (nothing can be stored then) and the apology when the service itself fails
+are sent directly.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ from telegram.ext import (
     filters,
 )
 
-from channels.conversations import ConversationService
+from channels.conversations import ConversationService, Outage
 from channels.locks import KeyedLocks
 from channels.telegram.keyboards import CHANNEL, find_button
 from channels.texts import language_or_default, notice
+from common.db import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -118,16 +120,23 @@ class Handlers:
         assert query is not None
         chat = update.effective_chat
         button = None
+        unavailable = False
         try:
             if chat is not None and chat.type == ChatType.PRIVATE:
                 button = await asyncio.to_thread(find_button, self._service.store, query.data, chat.id)
+        except DatabaseUnavailable as error:
+            logger.warning("Telegram button of %s not handled: %s", chat.id if chat else None, error)
+            unavailable = True
         finally:
             # Until a query is answered, the person's app shows a spinner on the button; so every
             # query is answered, an unknown button with a notice (and it goes no further). Telegram
             # refuses answers after about 15 s (a backlog after a restart): the press still counts.
             language = language_or_default(language_hint(query.from_user))
             with contextlib.suppress(TelegramError):
-                await query.answer(None if button else notice("button_expired", language))
+                await query.answer(None if button or unavailable else notice("button_expired", language))
+        if unavailable and chat is not None:
+            hint = language_hint(query.from_user)
+            await context.bot.send_message(chat.id, self._service.unsaved_notice(CHANNEL, str(chat.id), hint))
         if button is None or chat is None:
             return
         # Buttons of earlier messages act on where the conversation is now (an old "Next" would
@@ -143,6 +152,9 @@ class Handlers:
         async with self._chats.hold(str(chat_id)), _typing(bot, chat_id):
             try:
                 await self._service.receive(CHANNEL, str(chat_id), text, language_hint=hint, payload=payload)
+            except Outage as outage:
+                logger.warning("Telegram message of %s not handled: %s", chat_id, outage.__cause__)
+                await bot.send_message(chat_id, outage.notice)  # nothing can be stored to deliver
             except Exception:
                 # Rasa being down is answered by the service itself; this is anything else (the
                 # database, a bug). The person still hears that the bot cannot answer now.

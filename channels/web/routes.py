@@ -23,13 +23,18 @@ Protocol: JSON text frames on /widget/ws?session=<id>&lang=<browser language, e.
             messages), then every message as it is stored, the person's own included: the
             client shows what the server stored and skips ids it already has.
             author is "user", "bot", "staff" or "system"; buttons are [{"title", "payload"}].
+  server → {"type": "notice", "text": "..."}
+            what the service says when it cannot store anything (its database is unreachable):
+            shown as the service's message, once; it is in no history.
   client → {"type": "message", "text": "..."}
   client → {"type": "button", "title": "<the button's title>", "payload": "<its payload>"}
 
   Unknown types are ignored (a newer script may talk to an older service). Closed with 1008 when
-  the first frame is not a hello or a frame is not a JSON object with the fields above, 1003 for
-  a binary frame, 1009 for a frame over MAX_FRAME characters (texts over 2000 characters get the
-  service's "too long" notice instead), 1011 when the service fails.
+  the first frame is not a hello, a frame is not a JSON object with the fields above, or it is
+  not UTF-8 text (a binary frame, or a text frame of invalid UTF-8: channels/web/protocol.py);
+  1009 for a frame over MAX_FRAME characters (texts over 2000 characters get the service's "too
+  long" notice instead), 1011 when the service fails. Each refusal is logged as one line of
+  warning with its reason, never with what the frame held.
 """
 
 from __future__ import annotations
@@ -51,11 +56,12 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field, StrictInt, StrictStr, TypeAdapter, ValidationError
 from starlette.websockets import WebSocketDisconnected
 
-from channels.conversations import ConversationService
+from channels.conversations import ConversationService, Outage
 from channels.deps import SettingsDep
 from channels.models import MAX_ID, Message
 from channels.store import Store
 from channels.texts import language_or_default, widget_labels
+from common.db import DatabaseUnavailable
 from common.languages import DEFAULT_LANGUAGE, LANGUAGES
 
 logger = logging.getLogger(__name__)
@@ -184,7 +190,7 @@ async def widget_socket(websocket: WebSocket, session: str = "", lang: str = "")
             return
         after = _hello_after(hello)
     except ProtocolError as error:
-        await _close(websocket, error.code, error.reason)
+        await _refuse(websocket, session, error)
         return
 
     service: ConversationService = websocket.app.state.service
@@ -193,8 +199,8 @@ async def widget_socket(websocket: WebSocket, session: str = "", lang: str = "")
     inbox: asyncio.Queue[Incoming | None] = asyncio.Queue(maxsize=INBOX_SIZE)
     # Watching starts before the history is read, so nothing stored in between is missed.
     async with service.hub.watch(conversation_id) as hints:
-        answering = asyncio.create_task(_answer(service, session, hint, inbox))
-        reading = asyncio.create_task(_read(websocket, inbox))
+        answering = asyncio.create_task(_answer(websocket, service, session, hint, inbox))
+        reading = asyncio.create_task(_read(websocket, session, inbox))
         pushing = asyncio.create_task(_push(websocket, service.store, conversation_id, after, hints))
         try:
             await asyncio.wait({reading, pushing}, return_when=asyncio.FIRST_COMPLETED)
@@ -207,7 +213,7 @@ async def widget_socket(websocket: WebSocket, session: str = "", lang: str = "")
             await answering
 
 
-async def _read(websocket: WebSocket, inbox: asyncio.Queue[Incoming | None]) -> None:
+async def _read(websocket: WebSocket, session: str, inbox: asyncio.Queue[Incoming | None]) -> None:
     """Frames into the inbox until the person leaves; answering them happens elsewhere, in order."""
     try:
         while (frame := await _next_frame(websocket)) is not None:
@@ -215,16 +221,25 @@ async def _read(websocket: WebSocket, inbox: asyncio.Queue[Incoming | None]) -> 
             if incoming is not None:
                 await inbox.put(incoming)
     except ProtocolError as error:
-        await _close(websocket, error.code, error.reason)
+        await _refuse(websocket, session, error)
 
 
 async def _answer(
-    service: ConversationService, session: str, hint: str | None, inbox: asyncio.Queue[Incoming | None]
+    websocket: WebSocket,
+    service: ConversationService,
+    session: str,
+    hint: str | None,
+    inbox: asyncio.Queue[Incoming | None],
 ) -> None:
     """One message at a time, so the bot sees them in the order they were sent."""
     while (incoming := await inbox.get()) is not None:
         try:
             await service.receive("web", session, incoming.text, language_hint=hint, payload=incoming.payload)
+        except Outage as outage:
+            logger.warning("widget: a message of web-%s not handled: %s", session, outage.__cause__)
+            # Not stored, so not in any history: said on this socket only, if it is still open.
+            with contextlib.suppress(WebSocketDisconnect, WebSocketDisconnected):
+                await websocket.send_json({"type": "notice", "text": outage.notice})
         except Exception:
             # One failed message must not end the conversation; the person can write again.
             logger.exception("widget: a message of web-%s was not handled", session)
@@ -233,40 +248,49 @@ async def _answer(
 async def _push(
     websocket: WebSocket, store: Store, conversation_id: str, after: int, hints: asyncio.Queue[dict[str, Any]]
 ) -> None:
-    """The state and the history, then whatever the hub says is new (read from the database)."""
+    """The state and the history, then whatever the hub says is new: the messages it brings when
+    they follow what was sent, else what the database has after it."""
     try:
-        conversation = await asyncio.to_thread(store.conversation, conversation_id)
+        conversation, history = await asyncio.to_thread(store.opening, conversation_id, after, PAGE)
         await websocket.send_json({"type": "state", "state": conversation.state if conversation else "bot"})
-        cursor = await _send_after(websocket, store, conversation_id, after, history=True)
+        # Sent even when empty: the client knows then that what comes next is new.
+        cursor = await _send(websocket, history, after)
+        if len(history) == PAGE:
+            cursor = await _send_after(websocket, store, conversation_id, cursor)
         while True:
             hint = await hints.get()
             if hint["type"] == "state":
                 await websocket.send_json({"type": "state", "state": hint["state"]})
             elif hint["type"] == "messages" and hint["last_id"] > cursor:
-                cursor = await _send_after(websocket, store, conversation_id, cursor)
+                if hint["after"] == cursor:
+                    cursor = await _send(websocket, hint["messages"], cursor)
+                else:  # something came between (a hint lost, another instance's message)
+                    cursor = await _send_after(websocket, store, conversation_id, cursor)
     except (WebSocketDisconnect, WebSocketDisconnected):
         return  # the person left (reading notices it too), or reading closed the socket
+    except DatabaseUnavailable as error:
+        # The widget connects again (backing off) and reads what it missed once the database is back.
+        logger.warning("widget: pushing to %s stopped: %s", conversation_id, error)
+        await _close(websocket, status.WS_1011_INTERNAL_ERROR, "server error")
     except Exception:
         logger.exception("widget: pushing to %s failed", conversation_id)
         await _close(websocket, status.WS_1011_INTERNAL_ERROR, "server error")
 
 
-async def _send_after(
-    websocket: WebSocket, store: Store, conversation_id: str, cursor: int, history: bool = False
-) -> int:
-    """Sends every message after `cursor`, a page at a time; returns the last id sent.
-
-    The history (the answer to a hello) is sent even when empty: the client knows then that
-    what comes next is new."""
+async def _send_after(websocket: WebSocket, store: Store, conversation_id: str, cursor: int) -> int:
+    """Sends every message after `cursor`, a page at a time; returns the last id sent."""
     while True:
         batch = await asyncio.to_thread(store.messages, conversation_id, cursor, PAGE)
-        if batch or history:
-            await websocket.send_json({"type": "messages", "messages": [_public(m) for m in batch]})
-            history = False
         if batch:
-            cursor = batch[-1].id
+            cursor = await _send(websocket, batch, cursor)
         if len(batch) < PAGE:
             return cursor
+
+
+async def _send(websocket: WebSocket, batch: list[Message], cursor: int) -> int:
+    """Sends one frame of messages; returns the last id sent (`cursor` when there is none)."""
+    await websocket.send_json({"type": "messages", "messages": [_public(m) for m in batch]})
+    return batch[-1].id if batch else cursor
 
 
 def _public(message: Message) -> dict[str, Any]:
@@ -286,7 +310,8 @@ async def _next_frame(websocket: WebSocket) -> dict[str, Any] | None:
         return None
     text = message.get("text")
     if text is None:
-        raise ProtocolError(status.WS_1003_UNSUPPORTED_DATA, "text frames only")
+        # A binary frame, or a text frame that is not UTF-8 (channels/web/protocol.py).
+        raise ProtocolError(status.WS_1008_POLICY_VIOLATION, "UTF-8 text frames only")
     if len(text) > MAX_FRAME:
         raise ProtocolError(status.WS_1009_MESSAGE_TOO_BIG, "frame too big")
     try:
@@ -323,6 +348,13 @@ def _incoming(frame: dict[str, Any]) -> Incoming | None:
     if isinstance(parsed, ButtonFrame):
         return Incoming(parsed.title, parsed.payload or None)
     return None  # a hello again, or an unknown type: ignored
+
+
+async def _refuse(websocket: WebSocket, session: str, error: ProtocolError) -> None:
+    # One line: a broken or hostile client is no error of the service, and what it sent (which
+    # may be anything, personal data too) stays out of the log.
+    logger.warning("widget: web-%s closed with %d: %s", session, error.code, error.reason)
+    await _close(websocket, error.code, error.reason)
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:

@@ -7,6 +7,7 @@ context of its own, so a session (and a conversation) of its own.
 """
 
 import html
+import json
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -15,9 +16,9 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, WebSocketRoute, expect
 
-from channels.texts import widget_labels
+from channels.texts import notice, widget_labels
 from tests.support.responses import bot_responses
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -371,6 +372,35 @@ def test_a_reply_while_the_chat_is_closed_shows_as_unread(open_page, responses):
     expect(page.get_by_role("button", name=widget.labels["open"], exact=True)).to_have_attribute(
         "aria-expanded", "true"
     )
+
+
+def test_a_notice_of_the_service_is_shown_once_and_is_in_no_history(open_page, responses):
+    """What the service says while its database is unreachable comes on the socket only (a
+    "notice" frame, tests/faults/test_database.py): here the browser's route of the socket puts one
+    there, between the service's own frames."""
+    page = open_page(locale="uk-UA")
+    routes = []
+
+    def through(route: WebSocketRoute) -> None:
+        route.connect_to_server()  # everything else goes both ways as it is
+        routes.append(route)
+
+    page.route_web_socket(re.compile(r"/widget/ws"), through)
+    page.reload()
+    widget = Widget(page, "uk")
+    widget.open()
+    widget.expect_reply(widget.say("Привіт"), said(responses, "utter_greet", "uk"))
+
+    text = notice("outage_send_again", "uk")
+    routes[-1].send(json.dumps({"type": "notice", "text": text}))
+    expect(page.locator('.message[data-author="system"] .text')).to_have_text(text)
+    [*stored, shown] = widget.transcript()
+    assert [author for _, author, _ in stored] == ["user", "bot"] and shown == [None, "system", text]
+
+    page.reload()
+    expect(widget.dialog).to_be_visible()
+    expect(widget.messages).to_have_count(2)  # the history holds what was stored
+    widget.expect_reply(widget.press("Отримати PESEL"), said(responses, "utter_get_pesel_step_1", "uk"))
 
 
 # Last: it restarts the channel service.

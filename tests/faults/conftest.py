@@ -101,12 +101,13 @@ def store(postgres_url, stack) -> Iterator[Store]:
 
 
 @pytest.fixture
-def widget(stack) -> Iterator[Callable[[str], WidgetClient]]:
-    """Opens the widget for a new person (a session of their own) with a browser language."""
+def widget(stack) -> Iterator[Callable[..., WidgetClient]]:
+    """Opens the widget with a browser language, for a new person (a session of their own) or
+    for one already there (their `session`)."""
     people: list[WidgetClient] = []
 
-    def open_widget(language: str) -> WidgetClient:
-        person = WidgetClient(stack.ports.channels_url, language)
+    def open_widget(language: str, session: str | None = None) -> WidgetClient:
+        person = WidgetClient(stack.ports.channels_url, language, session)
         people.append(person)
         return person
 

@@ -1,11 +1,22 @@
-"""The channel service's PostgreSQL becomes unreachable for a few seconds (every connection cut,
-new ones refused) while a person writes on the widget: the message is answered once the database
-is back, stored once, with no restart of anything."""
+"""The channel service's PostgreSQL becomes unreachable (every connection cut, new ones refused)
+while people write on the widget and in Telegram.
 
+A few seconds: the message is answered once the database is back, stored once. Longer than the
+service waits for it (common.db.OUTAGE_SECONDS): the person is told at once, in their
+conversation's language, whether their message was saved (then it is answered once the database
+is back) or is to be sent again; the next messages work again as soon as the database is back.
+Nothing is restarted."""
+
+import time
+
+from channels.texts import notice
+from common.db import OUTAGE_SECONDS
 from tests.faults.records import transcript, user_events_of
-from tests.support.stack import tracker
-from tests.support.telegram_chat import response
+from tests.support.stack import tracker, user_events
+from tests.support.telegram_chat import Chat, response
 from tests.support.waiting import wait_for
+
+CHAT = 5200011
 
 
 def test_a_message_written_while_the_database_is_away_is_answered_when_it_is_back(
@@ -33,7 +44,97 @@ def test_a_message_written_while_the_database_is_away_is_answered_when_it_is_bac
         ("user", get_pesel),
         ("bot", step_1),
     ]
+    assert person.notices == []
     assert transcript(store, person.conversation_id) == [(m["author"], m["text"]) for m in person.shown()]
     assert store.waiting_for_bot(person.conversation_id) == []
     [_, pressed] = [m for m in store.messages(person.conversation_id) if m.author == "user"]
     assert len(user_events_of(tracker(stack, person.conversation_id), pressed.id)) == 1
+
+
+def test_a_message_the_database_was_too_long_away_for_is_to_be_sent_again(stack, widget, store, db_proxy):
+    person = widget("pl")
+    greeting = response("utter_greet", "pl")["text"]
+    person.say("Cześć", wait=False)
+    person.wait_until(lambda: [m["text"] for m in person.shown("bot")] == [greeting])
+    # The same conversation in a browser that prefers English: it stays a Polish conversation.
+    same = widget("en", session=person.session)
+
+    db_proxy.cut()
+    try:
+        started = time.monotonic()
+        same.say("dziękuję", wait=False)
+        same.wait_until(lambda: same.notices, 60, "the notice")
+        assert time.monotonic() - started >= OUTAGE_SECONDS
+    finally:
+        db_proxy.restore()
+    assert same.notices == [notice("outage_send_again", "pl")]
+
+    # Back by itself: sent again, the message is answered as any other.
+    [answer, *_] = same.say("dziękuję")
+    assert answer["author"] == "bot"
+    assert [text for author, text in transcript(store, person.conversation_id) if author == "user"] == [
+        "Cześć",
+        "dziękuję",
+    ]
+    assert [e["text"] for e in user_events(stack, person.conversation_id)] == ["Cześć", "dziękuję"]
+    assert store.waiting_for_bot(person.conversation_id) == []
+
+
+def turns_held(rasa_proxy) -> list[bytes]:
+    """The held requests that are turns (the retry loop's readiness checks are held too)."""
+    return [request for request in rasa_proxy.kept() if b"/webhooks/rest/webhook" in request]
+
+
+def test_a_message_saved_before_a_long_outage_is_answered_once_it_is_back(
+    stack, widget, store, db_proxy, rasa_proxy
+):
+    person = widget("uk")
+    greeting = response("utter_greet", "uk")
+    person.say("Привіт", wait=False)
+    person.wait_until(lambda: [m["text"] for m in person.shown("bot")] == [greeting["text"]])
+
+    # The message is stored and on its way to Rasa when the database goes: Rasa's answer cannot be.
+    rasa_proxy.hold()
+    try:
+        person.press(greeting["buttons"][0]["title"], wait=False)  # Get a PESEL
+        wait_for(lambda: turns_held(rasa_proxy), 60, "the turn on its way to Rasa")
+        db_proxy.cut()
+    finally:
+        rasa_proxy.release()
+    try:
+        person.wait_until(lambda: person.notices, 60, "the notice")
+    finally:
+        db_proxy.restore()
+    assert person.notices == [notice("outage_kept", "uk")]
+
+    step_1 = response("utter_get_pesel_step_1", "uk")["text"]
+    person.wait_until(lambda: person.shown("bot")[-1]["text"] == step_1, 60, "the answer, read back")
+    assert [m["author"] for m in person.shown()] == ["user", "bot", "user", "bot"]
+    assert transcript(store, person.conversation_id) == [(m["author"], m["text"]) for m in person.shown()]
+    assert store.waiting_for_bot(person.conversation_id) == []
+    [_, pressed] = [m for m in store.messages(person.conversation_id) if m.author == "user"]
+    assert len(user_events_of(tracker(stack, person.conversation_id), pressed.id)) == 1
+
+
+def test_telegram_hears_of_a_long_outage_in_the_conversations_language_and_goes_on(
+    stack, telegram, store, db_proxy
+):
+    chat = Chat(telegram, CHAT, language_code="ru")
+    chat.say("/start")
+    chat.expect("utter_greet", language="ru")
+    # Marked delivered only after Telegram took it: else the greeting would rightly come again.
+    wait_for(lambda: not store.undelivered("telegram", conversation_id=f"telegram-{CHAT}"), 30, "delivery")
+    chat.language_code = "en"  # the app's language changed since; the conversation is Russian
+
+    db_proxy.cut()
+    try:
+        chat.say("привет")
+        chat.expect_text(notice("outage_send_again", "ru"), timeout=60)
+    finally:
+        db_proxy.restore()
+
+    chat.language_code = "ru"
+    chat.say("привет")
+    chat.expect("utter_greet", language="ru")
+    typed = [text for author, text in transcript(store, f"telegram-{CHAT}") if author == "user"]
+    assert typed == ["/start", "привет"]

@@ -42,21 +42,33 @@ def test_a_text_over_the_limit_gets_the_notice_with_the_limit(widget, store):
 
 
 @pytest.mark.parametrize(
-    ("frame", "code"),
+    ("frame", "as_text", "code"),
     [
-        (json.dumps({"type": "message", "text": HUNDRED_KB}), 1009),  # over the frame limit
-        (b"\x00\xff binary \x89PNG", 1003),
-        (b'{"type": "message", "text": "\xff\xfe\xc3\x28"}', 1007),  # a text frame, invalid UTF-8
+        (json.dumps({"type": "message", "text": HUNDRED_KB}), True, 1009),  # over the frame limit
+        (b"\x00\xff binary \x89PNG", False, 1008),
+        (b'{"type": "message", "text": "PESEL \xff\xfe\xc3\x28"}', True, 1008),  # invalid UTF-8
     ],
+    ids=["too big", "binary", "invalid UTF-8"],
 )
-def test_frames_no_widget_sends_close_the_socket_cleanly_and_the_service_goes_on(stack, widget, frame, code):
+def test_frames_no_widget_sends_close_the_socket_cleanly_and_the_service_goes_on(
+    stack, widget, frame, as_text, code
+):
+    log = stack.log_of("channels")
+    logged = log.read_bytes()
+    other = widget("uk")
     person = widget("uk")
-    if isinstance(frame, bytes) and code == 1007:
-        person.socket.send(frame, text=True)  # websockets sends the bytes as they are
-    else:
-        person.socket.send(frame)
+    person.socket.send(frame, text=as_text)  # websockets sends bytes as they are, even as text
     closed_with(person, code)
+    # One line of warning, written before the socket was closed; no traceback, nothing of the frame.
+    [line] = [
+        line
+        for line in log.read_bytes()[len(logged) :].decode("utf-8", "replace").splitlines()
+        if " WARNING " in line or " ERROR " in line or "Traceback" in line
+    ]
+    assert " WARNING channels.web.routes: " in line and f"web-{person.session} closed with {code}" in line
+    assert "PESEL" not in line and "PNG" not in line
     assert healthy(stack)
+    assert other.say("Привіт")[0]["author"] == "bot"  # a socket open meanwhile goes on
     again = widget("uk", session=person.session)
     assert again.say("Привіт")[0]["author"] == "bot"
 

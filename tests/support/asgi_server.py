@@ -29,10 +29,12 @@ class ServerThread:
         app: Any,
         sock: socket.socket | None = None,
         on_start: Callable[[], Any] | None = None,
+        **options: Any,
     ) -> None:
+        """`options`: more of uvicorn.Config's (the channel service's WebSocket settings)."""
         self._sock = sock or bound_socket()
         self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", **options))
         self._on_start = on_start
         self._thread = threading.Thread(target=self._run, daemon=True)
 

@@ -4,7 +4,8 @@ its history), then messages and button presses; after a lost connection it conne
 asks for what came after. The one widget client of the tests: a change of the protocol is made here.
 
 What the person's screen shows is `messages` (by id, the service's stored messages, their own
-included) and `state` ("bot" or "handoff").
+included), `notices` (what the service said without storing it: its database was unreachable)
+and `state` ("bot" or "handoff").
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class WidgetClient:
         query = f"session={self.session}&lang={language}"
         self.url = channels_url.replace("http", "ws", 1) + f"/widget/ws?{query}"
         self.shown_by_id: dict[int, Message] = {}
+        self.notices: list[str] = []
         self.state = "bot"
         self._socket: ClientConnection | None = None
         if connect_now:
@@ -87,6 +89,8 @@ class WidgetClient:
                 self.shown_by_id[message["id"]] = message
         elif frame.get("type") == "state":
             self.state = frame["state"]
+        elif frame.get("type") == "notice":
+            self.notices.append(frame["text"])
         return frame
 
     def say(self, text: str, wait: bool = True) -> list[Message]:

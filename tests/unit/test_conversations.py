@@ -7,21 +7,23 @@ The same paths on real processes: tests/channels/test_conversation_service.py an
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
-from channels.conversations import ConversationService
+from channels.conversations import ConversationService, Outage
 from channels.hub import Hub
 from channels.kept import MAX_TRIES, MESSAGE_ID, ORPHANED_AFTER
 from channels.models import Conversation, Message
 from channels.rasa_client import RasaUnavailable
 from channels.store import Store
 from channels.texts import notice
+from common.db import DatabaseUnavailable
 from tests.support.fake_helpdesk import STAFF_TOKEN, FakeHelpdesk
 from tests.support.fake_rasa import FakeRasa
 from tests.support.store import migrated_store
@@ -233,6 +235,73 @@ def test_a_recent_message_of_another_instance_is_left_to_it(world: World) -> Non
     assert world.received() == [] and world.waiting() == ["hello"]
     retry_round(first)
     assert world.received() == ["hello"] and world.waiting() == []
+
+
+# the database stays away (longer than common.db.OUTAGE_SECONDS, 0 here)
+
+
+@pytest.fixture
+def outage(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[bool], None]]:
+    """outage(True): every database call fails as on a dropped connection, and is given up at once."""
+    monkeypatch.setattr("common.db.OUTAGE_SECONDS", 0.0)
+    sessions = world.store._sessions
+
+    def unreachable() -> None:
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+    def switch(away: bool) -> None:
+        world.store._sessions = unreachable if away else sessions  # type: ignore[assignment]
+
+    yield switch
+    switch(False)
+
+
+def test_a_message_that_cannot_be_stored_is_to_be_sent_again_in_the_conversations_language(
+    world: World, outage: Callable[[bool], None]
+) -> None:
+    service = world.instance()
+    say(service, "hello")  # an English conversation
+    outage(True)
+    with pytest.raises(Outage) as told:
+        asyncio.run(service.receive("web", "p1", "are you there?", language_hint="pl"))
+    assert told.value.notice == notice("outage_send_again", "en")
+    assert isinstance(told.value.__cause__, DatabaseUnavailable)
+    outage(False)
+    assert say(service, "are you there?") == [("bot", "echo: are you there?")]
+    assert world.received() == ["hello", "are you there?"] and world.waiting() == []
+
+
+def test_a_person_the_service_never_saw_hears_it_in_the_channels_language(
+    world: World, outage: Callable[[bool], None]
+) -> None:
+    outage(True)
+    with pytest.raises(Outage) as told:
+        asyncio.run(world.instance().receive("web", "p1", "привіт", language_hint="uk-UA"))
+    assert told.value.notice == notice("outage_send_again", "uk")
+
+
+def test_a_message_stored_before_the_outage_is_kept_and_answered_once_when_it_is_back(
+    world: World, outage: Callable[[bool], None]
+) -> None:
+    service = world.instance()
+    answer = world.rasa.send
+
+    async def answer_then_lose_the_database(sender: str, text: str, metadata: dict[str, Any]) -> list[Any]:
+        replies = await answer(sender, text, metadata)
+        outage(True)  # the replies cannot be stored
+        return replies
+
+    world.rasa.send = answer_then_lose_the_database  # type: ignore[method-assign]
+    with pytest.raises(Outage) as told:
+        say(service, "hello")
+    assert told.value.notice == notice("outage_kept", "en")
+    world.rasa.send = answer  # type: ignore[method-assign]
+    outage(False)
+    retry_round(world.instance())  # another instance leaves it to this one
+    assert world.waiting() == ["hello"]
+    retry_round(service)
+    assert world.received() == ["hello"] and world.waiting() == []  # read back from the tracker
+    assert world.transcript() == [("user", "hello"), ("bot", "echo: hello")]
 
 
 # handoff

@@ -5,6 +5,7 @@ echo, history and refusals.
 """
 
 import json
+import logging
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -17,6 +18,7 @@ from websockets.sync.client import ClientConnection, connect
 from channels.app import create_app
 from channels.config import Settings
 from channels.texts import LANGUAGES, notice, widget_labels
+from channels.web.protocol import UVICORN_OPTIONS
 from tests.support.asgi_server import ServerThread
 
 CLOSED_PORT = "http://127.0.0.1:9"  # the discard port: nobody listens there
@@ -37,7 +39,7 @@ def app(tmp_path_factory) -> FastAPI:
 @pytest.fixture(scope="module")
 def server(app) -> Iterator[str]:
     """The channel service on a free port, with a database of its own."""
-    server = ServerThread(app)
+    server = ServerThread(app, **UVICORN_OPTIONS)  # as channels/serve.py runs it
     server.start()
     yield server.url
     server.stop()
@@ -211,7 +213,6 @@ def test_unknown_frame_types_are_ignored(widget):
         (['{"type": "hello"}', '{"type": "button", "title": "x"}'], 1008),
         (['{"type": "hello"}', '{"type": "button", "title": "x", "payload": "' + "/" * 501 + '"}'], 1008),
         (['{"type": "hello"}', '{"type": "message", "text": "' + "x" * 16_400 + '"}'], 1009),
-        ([b'{"type": "hello"}'], 1003),
     ],
 )
 def test_a_malformed_frame_closes_the_socket(widget, frames, code):
@@ -219,6 +220,34 @@ def test_a_malformed_frame_closes_the_socket(widget, frames, code):
     for frame in frames:
         socket.send(frame)
     assert_closed_with(socket, code)
+
+
+@pytest.mark.parametrize("after_hello", [False, True])
+@pytest.mark.parametrize(
+    ("frame", "as_text"),
+    [
+        (b'{"type": "message", "text": "PESEL \xff\xfe\xc3\x28"}', True),  # invalid UTF-8
+        (b'{"type": "message", "text": "PESEL"}', False),  # a binary frame (of valid UTF-8 even)
+    ],
+    ids=["invalid UTF-8", "binary"],
+)
+def test_a_frame_that_is_not_utf8_text_closes_the_socket_with_one_line_of_warning(
+    widget, caplog, frame, as_text, after_hello
+):
+    session = str(uuid.uuid4())
+    socket = widget(session)
+    other = widget()
+    hello(other)
+    if after_hello:
+        hello(socket)
+    caplog.clear()
+    socket.send(frame, text=as_text)  # websockets sends the bytes as they are
+    assert_closed_with(socket, 1008)
+    [record] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert (record.levelname, record.exc_info) == ("WARNING", None)
+    assert record.getMessage() == f"widget: web-{session} closed with 1008: UTF-8 text frames only"
+    send(other, {"type": "message", "text": "still here"})
+    assert receive_messages(other, 2)[0]["text"] == "still here"
 
 
 def test_a_long_history_comes_whole_a_page_at_a_time(app, widget):

@@ -259,14 +259,15 @@
   function render(message) {
     if (message.id <= lastId) return; // already shown (the history after a reconnect, two tabs)
     lastId = message.id;
+    show(message).setAttribute("data-id", String(message.id));
+  }
+
+  // A message on the screen: a stored one (render) or a notice, which has no id.
+  function show(message) {
     if (message.author === "user") removeButtons();
     else hideTyping();
 
-    var item = element("div", {
-      class: "message from-" + message.author,
-      "data-id": String(message.id),
-      "data-author": message.author,
-    });
+    var item = element("div", { class: "message from-" + message.author, "data-author": message.author });
     // Who said it: read out for everybody, shown for the helpdesk (a person, not the bot).
     var who = element("span", { class: message.author === "staff" ? "who" : "who visually-hidden" });
     who.textContent = authorLabel(message.author) + ": ";
@@ -292,6 +293,7 @@
     }
     log.appendChild(item);
     log.scrollTop = log.scrollHeight;
+    return item;
   }
 
   function receive(frame) {
@@ -315,6 +317,10 @@
         })
       )
         markUnread(true);
+    } else if (frame.type === "notice") {
+      // What the service says while it can store nothing: shown once, in no history.
+      show({ author: "system", text: frame.text });
+      if (panel.hidden) markUnread(true);
     } else if (frame.type === "state") {
       state = frame.state;
       if (state === "handoff") hideTyping();
