@@ -242,18 +242,19 @@ def test_a_recent_message_of_another_instance_is_left_to_it(world: World) -> Non
 
 @pytest.fixture
 def outage(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[bool], None]]:
-    """outage(True): every database call fails as on a dropped connection, and is given up at once."""
+    """outage(True): every database call fails as when the database refuses connections, and is
+    given up at once."""
     monkeypatch.setattr("common.db.OUTAGE_SECONDS", 0.0)
-    sessions = world.store._sessions
+    pool = world.store.engine.pool
+    connect = pool.connect
 
     def unreachable() -> None:
-        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+        raise OperationalError("connect", {}, ConnectionRefusedError("connection refused"))
 
     def switch(away: bool) -> None:
-        world.store._sessions = unreachable if away else sessions  # type: ignore[assignment]
+        monkeypatch.setattr(pool, "connect", unreachable if away else connect)
 
     yield switch
-    switch(False)
 
 
 def test_a_message_that_cannot_be_stored_is_to_be_sent_again_in_the_conversations_language(
