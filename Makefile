@@ -226,7 +226,7 @@ soak: train
 
 # mypy twice: strict on 3.11 for the files pyproject.toml names (backend, channels, common, the
 # action server), then bot/'s Rasa code on the Python it runs on (Rasa itself untyped: ignored).
-BOT_RASA_CODE := bot/components bot/rasa_server.py bot/masking_tracker_store.py bot/tracker_admin.py
+BOT_RASA_CODE := bot/components bot/rasa_server.py bot/rasa_internals.py bot/incremental_tracker.py bot/masking_tracker_store.py bot/tracker_admin.py
 lint: $(VENV)/.installed lint-js typecheck
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

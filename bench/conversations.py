@@ -71,6 +71,18 @@ def corpus() -> dict[tuple[str, str], list[str]]:
     return dict(found)
 
 
+def rest_reply(messages: list[dict]) -> Reply:
+    """What Rasa's REST channel answered (POST /webhooks/rest/webhook), as a Reply."""
+    reply = Reply()
+    for message in messages:
+        if message.get("text"):
+            reply.texts.append(message["text"])
+        reply.buttons += [Button(b["title"], b["payload"]) for b in message.get("buttons") or []]
+        custom = message.get("custom")
+        reply.handoff |= isinstance(custom, dict) and "handoff" in custom
+    return reply
+
+
 def say(rng: random.Random, language: str, intent: str) -> Move:
     return Move(rng.choice(corpus()[(language, intent)]))
 

@@ -30,7 +30,7 @@ import websocket
 from locust import User, constant, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
-from bench.conversations import LANGUAGES, Button, Move, Reply, conversation
+from bench.conversations import LANGUAGES, Button, Move, Reply, conversation, rest_reply
 
 REPLY_TIMEOUT = 20.0
 SAMPLES = os.environ.get("BENCH_SAMPLES")
@@ -128,18 +128,7 @@ class RestUser(Conversing, FastHttpUser):
             if not messages:
                 response.failure("no reply")
                 return None
-            return _rest_reply(messages)
-
-
-def _rest_reply(messages: list[dict]) -> Reply:
-    reply = Reply()
-    for message in messages:
-        if message.get("text"):
-            reply.texts.append(message["text"])
-        reply.buttons += [Button(b["title"], b["payload"]) for b in message.get("buttons") or []]
-        custom = message.get("custom")
-        reply.handoff |= isinstance(custom, dict) and "handoff" in custom
-    return reply
+            return rest_reply(messages)
 
 
 class WebUser(Conversing):
