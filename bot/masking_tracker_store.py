@@ -282,7 +282,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             if forgotten:
                 session.rollback()
                 self._drop(tracker.sender_id)
-                logger.info("A turn that began before its conversation was forgotten was not saved.")
+                logger.warning("A turn that began before its conversation was forgotten was not saved.")
                 return
             session.commit()
         tracker.__dict__[_BASE] = _Base(
