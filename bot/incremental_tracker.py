@@ -135,6 +135,8 @@ ORIGINALS = {
     "states_for_tracker_history": Domain.states_for_tracker_history,
     "prediction_states": MemoizationPolicy._prediction_states,
 }
+# A dialogue state as Rasa makes it: {"user": {...}, "slots": {...}, "prev_action": {...}, …}.
+State = dict[str, Any]
 # The attributes this module keeps on a tracker (copied with it).
 _APPLIED = "_incremental_applied"
 _STATES = "_incremental_states"
@@ -248,12 +250,13 @@ def window_of(policy: MemoizationPolicy) -> int | None:
     return _windows[policy]
 
 
-def prediction_states(self: MemoizationPolicy, *args: Any, **kwargs: Any) -> list:
+def prediction_states(self: MemoizationPolicy, *args: Any, **kwargs: Any) -> list[State]:
     """MemoizationPolicy._prediction_states (and RulePolicy's, which inherits it), asking for only
     the states this policy can look at."""
     token = _WINDOW.set(window_of(self))
     try:
-        return ORIGINALS["prediction_states"](self, *args, **kwargs)
+        states: list[State] = ORIGINALS["prediction_states"](self, *args, **kwargs)
+        return states
     finally:
         _WINDOW.reset(token)
 
@@ -266,9 +269,9 @@ class _Checkpoint:
     last: Event | None  # applied[replayed - 1]
     loop_names: frozenset[str]  # the applied events depend on them
     tracker: DialogueStateTracker  # the prior tracker after them (cloned before going on)
-    states: tuple[dict, ...]  # the newest states so far
+    states: tuple[State, ...]  # the newest states so far
     window: int
-    last_ml_action: dict | None
+    last_ml_action: dict[str, Any] | None
     turn_was_hidden: bool
 
 
@@ -278,18 +281,21 @@ def states_for_tracker_history(
     omit_unset_slots: bool = False,
     ignore_rule_only_turns: bool = False,
     rule_only_data: dict[str, Any] | None = None,
-) -> list[dict]:
+) -> list[State]:
     """Domain.states_for_tracker_history: the newest states only when a policy of prediction_states()
     asks, from the latest checkpoint of this conversation that its applied events still begin with."""
     window = _WINDOW.get()
     if window is None:
         rasa_own = ORIGINALS["states_for_tracker_history"]
-        return rasa_own(self, tracker, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+        states: list[State] = rasa_own(
+            self, tracker, omit_unset_slots, ignore_rule_only_turns, rule_only_data
+        )
+        return states
     options = (omit_unset_slots, ignore_rule_only_turns, rule_only_data)
     key = (id(self), omit_unset_slots, ignore_rule_only_turns, json.dumps(rule_only_data, sort_keys=True))
     applied = tracker.applied_events()
     loop_names = tracker.__dict__[_APPLIED].loop_names
-    memory: dict = tracker.__dict__.setdefault(_STATES, {})
+    memory: dict[tuple[Any, ...], list[_Checkpoint]] = tracker.__dict__.setdefault(_STATES, {})
     checkpoints: list[_Checkpoint] = memory.get(key, [])
     usable = [c for c in checkpoints if _resumes(c, applied, loop_names, window)]
     start = max(usable, key=lambda c: c.replayed, default=None)
@@ -375,7 +381,7 @@ class _Run:
             del self.states[: -self.window]
 
 
-def _copied(state: dict) -> dict:
+def _copied(state: State) -> State:
     """A state the caller may change (Rasa's featurizer edits the last one) without changing a
     checkpoint's: its sub-states are dicts of strings and tuples."""
     return {kind: dict(sub) if isinstance(sub, dict) else sub for kind, sub in state.items()}
