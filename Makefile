@@ -151,8 +151,9 @@ test-timing: $(VENV)/.installed
 test-actions: $(VENV)/.installed
 	$(PY) -m pytest $(COV_ARGS) tests/actions
 
+# tests/components/postgres needs PostgreSQL: make test-faults runs it.
 test-components: $(RASA_VENV)/.installed
-	cd bot && $(RASA_PY) -m pytest -p no:cacheprovider ../tests/components
+	cd bot && $(RASA_PY) -m pytest -p no:cacheprovider --ignore=../tests/components/postgres ../tests/components
 
 test-stories: $(MODEL)
 	cd bot && $(RASA) test core --model models/current.tar.gz --stories ../tests/stories \
@@ -183,8 +184,11 @@ test-privacy: setup $(MODEL)
 	$(PY) -m pytest tests/privacy
 
 # Faults on real processes; the channel service's database is PostgreSQL (scripts/ci_postgres.sh).
+# Then Rasa's tracker store on PostgreSQL: a forget while a turn writes (Rasa's environment).
 test-faults: setup $(MODEL)
 	FAULTS_DATABASE_URL="$$(PG_TEST_DB=onboarding_faults scripts/ci_postgres.sh)" $(PY) -m pytest tests/faults
+	cd bot && TRACKER_DATABASE_URL="$$(PG_TEST_DB=onboarding_tracker ../scripts/ci_postgres.sh)" \
+		$(RASA_PY) -m pytest -p no:cacheprovider ../tests/components/postgres
 
 # Scale-out on real parts (deploy/README.md): PostgreSQL, Redis and nginx (installed with apt-get
 # when missing, run on free ports), many conversations at once, every tracker checked after.
@@ -235,7 +239,7 @@ soak: train
 
 # mypy twice: strict on 3.11 for the files pyproject.toml names (backend, channels, common, the
 # action server), then bot/'s Rasa code on the Python it runs on (Rasa itself untyped: ignored).
-BOT_RASA_CODE := bot/components bot/rasa_server.py bot/masking_tracker_store.py bot/tracker_admin.py
+BOT_RASA_CODE := bot/components bot/rasa_server.py bot/rasa_internals.py bot/incremental_tracker.py bot/masking_tracker_store.py bot/tracker_admin.py
 lint: $(VENV)/.installed lint-js typecheck
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

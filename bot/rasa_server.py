@@ -1,4 +1,4 @@
-"""Rasa's command line, as `rasa …`, with two fixes to Rasa 3.6's internals: run from bot/ as
+"""Rasa's command line, as `rasa …`, with fixes to Rasa 3.6's internals: run from bot/ as
 `python -m rasa_server run …` wherever the project starts a Rasa server.
 
 The first fix: Rasa checks every answer of the action server against a JSON schema with
@@ -16,28 +16,45 @@ only when the action server asks for it (HTTP 449: it has no domain, or another 
 restart or behind a load balancer); it keeps the last domain it was sent. Here calls go without
 the domain and are sent again with it on a 449.
 
-Both replace private methods of Rasa 3.6.21's RemoteAction, so importing this module first checks
-that it runs on that very version and that the methods still take the same parameters; on any
-other Rasa the server refuses to start (RasaVersionMismatch) rather than misbehave quietly.
+The third: Rasa sends the action server every event of the session (`current_state` with all
+events), so each call of a custom action cost more as a conversation went on: at turn 300 (about
+2 400 events) encoding them was 7 % of the Rasa server's CPU per message, and the action server's
+CPU per message had grown from 2.5 to 22 ms decoding them (bench/turns.py, py-spy). Here a call
+carries the events of the last ACTION_TURNS user messages (the actions look back to the one
+before the latest: actions/walkthrough.py), the tracker's state (slots, latest message, active
+loop, paused) as before; action_session_start, which looks for a language chosen in the session
+before, gets them all.
+
+And the tracker internals of incremental_tracker.py (its docstring says which and why).
+
+These replace private methods of Rasa 3.6.21, so importing this module first checks that it runs
+on that very version and that the methods still take the same parameters; on any other Rasa the
+server refuses to start (RasaVersionMismatch) rather than misbehave quietly.
 """
 
 from __future__ import annotations
 
 import contextvars
-import inspect
+import copy
+from collections import deque
 from typing import Any
 
+import incremental_tracker
 import rasa
 from jsonschema import validators
 from jsonschema.exceptions import best_match
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.constants import ACTION_SESSION_START_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import ClientResponseError
+from rasa_internals import WRITTEN_FOR, RasaVersionMismatch, check
+
+__all__ = ["WRITTEN_FOR", "RasaVersionMismatch", "check_rasa"]
 
 DOMAIN_MISSING = 449  # rasa-sdk's answer to a call whose domain digest it does not know
-WRITTEN_FOR = "3.6.21"
+ACTION_TURNS = 10  # the user messages whose events a call of a custom action carries
 # The RemoteAction methods replaced below, with their parameters in WRITTEN_FOR.
 REPLACED = {
     "_validate_action_result": ["self", "result"],
@@ -46,25 +63,15 @@ REPLACED = {
 }
 
 
-class RasaVersionMismatch(RuntimeError):
-    """The Rasa installed is not the one whose internals this module replaces."""
-
-
 def check_rasa(version: str, remote_action: type) -> None:
     """Raises RasaVersionMismatch unless `version` is WRITTEN_FOR and every replaced method is there
     with the parameters it had."""
-    problems = [] if version == WRITTEN_FOR else [f"this is Rasa {version}"]
-    for name, expected in REPLACED.items():
-        method = getattr(remote_action, name, None)
-        found = list(inspect.signature(method).parameters) if callable(method) else None
-        if found != expected:
-            problems.append(f"RemoteAction.{name} takes {found}, not {expected}")
-    if problems:
-        raise RasaVersionMismatch(
-            f"bot/rasa_server.py replaces private methods of Rasa {WRITTEN_FOR}'s RemoteAction, but "
-            + "; ".join(problems)
-            + ". Check each replacement against this Rasa's source, then update WRITTEN_FOR and REPLACED."
-        )
+    check(
+        version,
+        f"bot/rasa_server.py replaces private methods of Rasa {WRITTEN_FOR}'s RemoteAction",
+        {f"RemoteAction.{name}": params for name, params in REPLACED.items()},
+        {f"RemoteAction.{name}": getattr(remote_action, name, None) for name in REPLACED},
+    )
 
 
 check_rasa(rasa.__version__, RemoteAction)
@@ -103,13 +110,23 @@ def domain_digest(domain: Domain) -> str:
 
 
 def action_call_format(self: RemoteAction, tracker: Any, domain: Domain) -> dict[str, Any]:
-    """Rasa's request to the action server, with the domain's digest and without the domain
-    unless this call is the repeat of one the action server answered with 449."""
+    """Rasa's request to the action server, with the events of the last ACTION_TURNS user messages,
+    with the domain's digest and without the domain unless this call is the repeat of one the
+    action server answered with 449."""
+    if self.name() != ACTION_SESSION_START_NAME:
+        tracker = recent(tracker)
     call = _call_format(self, tracker, domain)
     call["domain_digest"] = domain_digest(domain)
     if not _with_domain.get():
         call.pop("domain", None)
     return call
+
+
+def recent(tracker: Any) -> Any:
+    """The tracker as it is, for reading, with the events of its last ACTION_TURNS user messages."""
+    view = copy.copy(tracker)
+    view.events = deque(incremental_tracker.events_since(tracker, ACTION_TURNS))
+    return view
 
 
 async def run_remote_action(self: RemoteAction, *args: Any, **kwargs: Any) -> list:
@@ -131,6 +148,7 @@ async def run_remote_action(self: RemoteAction, *args: Any, **kwargs: Any) -> li
 RemoteAction._validate_action_result = validate_action_result
 RemoteAction._action_call_format = action_call_format
 RemoteAction.run = run_remote_action
+incremental_tracker.install()
 
 
 if __name__ == "__main__":

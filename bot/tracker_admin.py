@@ -18,8 +18,10 @@ Imported by the Rasa environment too (Python 3.10, SQLAlchemy 1.4): nothing newe
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
+import time
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import (
     Column,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -35,6 +38,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     delete,
+    insert,
     inspect,
     select,
     text,
@@ -42,7 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 
 if TYPE_CHECKING:
-    from sqlalchemy import ColumnElement, Engine
+    from sqlalchemy import ColumnElement, Connection, Engine
 
 events = Table(
     "events",
@@ -55,6 +59,23 @@ events = Table(
     Column("action_name", String(255)),
     Column("data", Text),
 )
+# Every delete from `events` leaves a mark here in its transaction: a forget its sender's key, a
+# purge none. Rasa's tracker store keeps conversations in memory (masking_tracker_store.py): the
+# marks tell it what it holds was deleted meanwhile, and a turn that began before a forget of its
+# conversation from writing it back. The sender is hashed: the marks outlive the conversation.
+deletions = Table(
+    "tracker_deletions",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("sender_key", String(64), index=True),
+    Column("deleted_at", Float, nullable=False),
+    sqlite_autoincrement=True,  # numbers never come back: the store compares them
+)
+# A turn lasts seconds; a mark older than this is no more use (a cached conversation unused for
+# an hour is read again: masking_tracker_store.IDLE_SECONDS).
+MARKS_KEPT_SECONDS = 24 * 3600
+# The store asks for the newest event of a sender on every message; Rasa indexes only sender_id.
+SENDER_INDEX = "ix_events_sender_id_id"
 
 
 def user_events(tracker_url: str, limit: int) -> list[tuple[float | None, str | None]]:
@@ -76,14 +97,37 @@ def user_events(tracker_url: str, limit: int) -> list[tuple[float | None, str | 
 
 
 def forget(tracker_url: str, sender_id: str) -> int:
-    """Deletes every event of the conversation; returns how many. Rasa reads a conversation back
-    from the table on every message, so a deleted conversation simply starts afresh."""
-    return _delete(tracker_url, events.c.sender_id == sender_id)
+    """Deletes every event of the conversation; returns how many. The mark it leaves makes Rasa
+    read the conversation again (it starts afresh) and refuse to save a turn that began before."""
+    return _delete(tracker_url, events.c.sender_id == sender_id, sender_id)
 
 
 def purge(tracker_url: str, before: datetime) -> int:
     """Deletes the events older than `before` (Rasa's timestamps are Unix seconds); returns how many."""
-    return _delete(tracker_url, events.c.timestamp < before.timestamp())
+    return _delete(tracker_url, events.c.timestamp < before.timestamp(), None)
+
+
+def sender_key(sender_id: str) -> str:
+    """A conversation in the deletion marks."""
+    return hashlib.sha256(sender_id.encode()).hexdigest()
+
+
+def lock_sender(connection: Connection, sender_id: str) -> None:
+    """Until the transaction ends, no other writes or deletes this conversation's events: a
+    PostgreSQL advisory lock (SQLite's database lock, taken by the first write, does it there)."""
+    if connection.dialect.name == "postgresql":
+        digest = hashlib.sha256(f"tracker {sender_id}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def create_store_tables(connection: Connection) -> None:
+    """What the project adds to Rasa's tables: the deletion marks and the sender's index."""
+    deletions.create(connection, checkfirst=True)
+    if SENDER_INDEX not in {index["name"] for index in inspect(connection).get_indexes(events.name)}:
+        # On a copy of the table: an index on `events` itself would be created with it in tests.
+        table = events.to_metadata(MetaData())
+        Index(SENDER_INDEX, table.c.sender_id, table.c.id).create(connection)
 
 
 def create_tables(endpoints_file: str) -> str:
@@ -111,8 +155,9 @@ def reader(url: str) -> Engine | None:
     return _pooled(f"sqlite:///file:{Path(parsed.database).resolve()}?mode=ro&uri=true")
 
 
-def _delete(tracker_url: str, condition: ColumnElement[bool]) -> int:
-    """A SQLite file that does not exist yet is left alone (Rasa creates it)."""
+def _delete(tracker_url: str, condition: ColumnElement[bool], sender_id: str | None) -> int:
+    """Deletes the events of `condition` (one conversation's: `sender_id`) and marks it. A SQLite
+    file that does not exist yet is left alone (Rasa creates it)."""
     engine = _writer(tracker_url)
     if engine is None:
         return 0
@@ -120,10 +165,19 @@ def _delete(tracker_url: str, condition: ColumnElement[bool]) -> int:
         with engine.begin() as connection:
             if not inspect(connection).has_table(events.name):
                 return 0
+            deletions.create(connection, checkfirst=True)  # a tracker store of before the marks
+            if sender_id is not None:
+                lock_sender(connection, sender_id)
             if engine.dialect.name == "sqlite":
                 # Overwrite the deleted rows' bytes instead of leaving them in free pages.
                 connection.execute(text("PRAGMA secure_delete = ON"))
             deleted: int = connection.execute(delete(events).where(condition)).rowcount
+            now = time.time()
+            if sender_id is not None or deleted:
+                # A forget is marked even when nothing was stored yet: a first turn may be running.
+                key = None if sender_id is None else sender_key(sender_id)
+                connection.execute(insert(deletions).values(sender_key=key, deleted_at=now))
+            connection.execute(delete(deletions).where(deletions.c.deleted_at < now - MARKS_KEPT_SECONDS))
             return deleted
     finally:
         engine.dispose()

@@ -137,8 +137,14 @@ def channels_service(name: str, port: int, env: Mapping[str, str]) -> Service:
     return Service(name, [PYTHON, "-m", "channels"], f"{local_url(port)}/ready", ROOT, env, port)
 
 
-def services(ports: Ports, databases: Databases, channels_env: Mapping[str, str]) -> list[Service]:
-    """The four processes of `make run`, in the order they start."""
+def services(
+    ports: Ports,
+    databases: Databases,
+    channels_env: Mapping[str, str],
+    rasa_env: Mapping[str, str] | None = None,
+) -> list[Service]:
+    """The four processes of `make run`, in the order they start; `rasa_env` overrides Rasa's
+    settings (a test puts a proxy before the action server)."""
     return [
         backend_service("backend", ports.backend, databases.backend),
         actions_service(
@@ -151,6 +157,7 @@ def services(ports: Ports, databases: Databases, channels_env: Mapping[str, str]
             {
                 "ACTION_ENDPOINT_URL": f"{ports.actions_url}/webhook",
                 "RASA_TRACKER_DB": str(databases.rasa_tracker),
+                **(rasa_env or {}),
             },
         ),
         channels_service(
@@ -178,8 +185,15 @@ def load_demo_data(backend: Service) -> None:
 class LocalStack(Stack):
     """The four services of `make run`, with their ports and databases."""
 
-    def __init__(self, ports: Ports, databases: Databases, timeout: float, channels_env: Mapping[str, str]):
-        super().__init__(services(ports, databases, channels_env), databases.logs, timeout)
+    def __init__(
+        self,
+        ports: Ports,
+        databases: Databases,
+        timeout: float,
+        channels_env: Mapping[str, str],
+        rasa_env: Mapping[str, str] | None = None,
+    ):
+        super().__init__(services(ports, databases, channels_env, rasa_env), databases.logs, timeout)
         self.ports = ports
         self.databases = databases
 
@@ -191,11 +205,12 @@ def running_stack(
     databases: Databases | None = None,
     channels_env: Mapping[str, str] | None = None,
     only: Sequence[str] = (),
+    rasa_env: Mapping[str, str] | None = None,
 ) -> Iterator[LocalStack]:
     """The backend (with demo data), the action server, the Rasa server with the trained model
     and the channel service (or `only` some of them), started together, returning once every one
     is healthy; stopped on exit."""
-    stack = LocalStack(ports or Ports(), databases or Databases(), timeout, channels_env or {})
+    stack = LocalStack(ports or Ports(), databases or Databases(), timeout, channels_env or {}, rasa_env)
     stack.clear_logs()
     load_demo_data(stack.services["backend"])
     try:

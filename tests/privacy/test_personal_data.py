@@ -24,6 +24,8 @@ from channels.store import Store
 from common.db import make_engine, make_session_factory
 from common.dev import REPO_ROOT as ROOT
 from scripts import mailbox
+from tests.support.stack import user_events
+from tests.support.waiting import wait_for
 from tests.support.widget import WidgetClient
 
 PESEL, EMAIL, PHONE = "85070312345", "olena.kovalenko@example.org", "+48 600 100 001"
@@ -33,6 +35,13 @@ CONSOLE_HEADER = {"X-Requested-With": "console"}
 AGENT = {"username": "agent", "password": "agent-demo-pass"}
 SERVICE = {"X-Service-Token": "dev-service-token"}
 NEXT = ("Далі", "/affirm")
+# What Rasa's tracker store logs when it does not save a turn (bot/masking_tracker_store.py).
+NOT_SAVED = "A turn that began before its conversation was forgotten was not saved."
+
+
+def turns_ended(stack, conversation_id: str) -> int:
+    """Turns of the conversation Rasa has finished (its debug log: the lock goes after the save)."""
+    return stack.log_of("rasa").read_text().count(f"Deleted lock for conversation '{conversation_id}'")
 
 
 def files_with(folder: Path, needles: list[str]) -> dict[str, list[str]]:
@@ -262,3 +271,31 @@ def write_to_helpdesk(user: WidgetClient, text: str) -> None:
     after = user.last_id()
     user.say(text, wait=False)
     user.wait_for_message("user", after)
+
+
+def test_a_turn_running_while_the_conversation_is_forgotten_leaves_nothing_of_it(
+    stack, widget_user, action_proxy
+):
+    """Rasa is inside a turn (its call of the action server held) when staff forget the
+    conversation: once the turn ends, nothing of the person is in Rasa's tracker store, and the
+    person starts afresh."""
+    user = widget_user("uk")
+    user.say("привіт")
+    ended = turns_ended(stack, user.conversation_id)
+    action_proxy.hold()
+    try:
+        user.press("PESEL", "/get_pesel", wait=False)  # the walkthrough: a custom action
+        wait_for(action_proxy.kept, 60, "Rasa's call of the action server")
+        with console(stack) as client:
+            response = client.post(f"/console/api/conversations/{user.conversation_id}/forget")
+        assert response.status_code == 200
+    finally:
+        action_proxy.release()
+    wait_for(lambda: turns_ended(stack, user.conversation_id) > ended, 60, "the end of Rasa's turn")
+    assert user.conversation_id not in tracker_senders(stack)
+    assert NOT_SAVED in stack.log_of("rasa").read_text()
+
+    # Rasa starts the conversation afresh (straight to Rasa: the channel service forgot it too).
+    message = {"sender": user.conversation_id, "message": "привіт", "metadata": {"language": "uk"}}
+    httpx.post(f"{stack.ports.rasa_url}/webhooks/rest/webhook", json=message, timeout=60).raise_for_status()
+    assert [e["text"] for e in user_events(stack, user.conversation_id)] == ["привіт"]

@@ -26,16 +26,17 @@ def stack_for_tests(
     only: Sequence[str] = (),
     channels_env: Mapping[str, str] | None = None,
     env: Mapping[str, str] | None = None,
+    rasa_env: Mapping[str, str] | None = None,
     timeout: float = START_TIMEOUT,
 ) -> Iterator[LocalStack]:
     """The backend with demo data, the action server, Rasa with the trained model and the channel
     service (or `only` some), on `ports` (free ones by default); `env` is set for every service,
-    `channels_env` for the channel service only. Stopped on exit."""
+    `channels_env` for the channel service only, `rasa_env` for Rasa only. Stopped on exit."""
     databases = Databases.isolated(tmp_path_factory.mktemp("databases"))
     with pytest.MonkeyPatch.context() as patch:
         for name, value in (env or {}).items():
             patch.setenv(name, value)
-        with running_stack(ports or Ports.free(), timeout, databases, channels_env, only) as stack:
+        with running_stack(ports or Ports.free(), timeout, databases, channels_env, only, rasa_env) as stack:
             yield stack
 
 
