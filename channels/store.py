@@ -236,7 +236,7 @@ class Store:
             )
             if conversation_id is not None:
                 query = query.where(Conversation.id == conversation_id)
-            found = list(session.execute(query).tuples())
+            found = [(conversation, message) for conversation, message in session.execute(query)]
         return [(conversation, self._as_written(message)) for conversation, message in found]
 
     @outlasting_outages
