@@ -4,7 +4,7 @@ The action server is asked before each message goes to Rasa (channels/rasa_clien
 HTTP client (its request, header and response models, its pool, anyio's cancel scopes) the asking
 cost a quarter of the channel service's event loop under make scale-test's traffic, for one status
 code. Here the request is a fixed string of bytes sent on a kept-alive connection, and of the
-answer only the status line and the body's length are read: about a tenth of the CPU.
+answer only the status line and the body's length are read: a seventh of httpx's CPU for a GET.
 """
 
 from __future__ import annotations

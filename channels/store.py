@@ -148,9 +148,8 @@ class Store:
         the others are delivered as stored (what the widget reads itself). The user message
         `answers` names is marked answered in the same commit (channels/kept.py).
 
-        What readers need next is read in the same transaction (one round trip to the pool for a
-        turn's step instead of three: under make scale-test's traffic a session cost about 1 ms
-        of the service's CPU, more than the statements in it)."""
+        What their readers need next (Stored) is read in the same call: a call of the store cost
+        the service more CPU than a statement in it."""
         now = utc_now()
         rows = [
             {
