@@ -207,7 +207,7 @@ class Store:
     def opening(
         self, conversation_id: str, after: int, limit: int
     ) -> tuple[Conversation | None, list[Message]]:
-        """What a client opening the conversation gets first, in one session: the conversation
+        """What a client opening the conversation gets first, on one connection: the conversation
         (None before its first message) and up to `limit` messages after the id `after`."""
         page = {"conversation_id": conversation_id, "after": after, "limit": limit}
         with self._autocommit.connect() as connection:
