@@ -89,7 +89,8 @@ def test_a_pooled_connection_the_database_ended_is_replaced_before_it_is_used(po
     try:
         with engine.connect() as connection:
             first = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
-        with make_engine(postgres_url).connect() as other:
+        # Autocommit: in a transaction pg_stat_activity would stay as its first reading showed it.
+        with make_engine(postgres_url).execution_options(isolation_level="AUTOCOMMIT").connect() as other:
             other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
             wait_for(
                 lambda: (
