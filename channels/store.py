@@ -148,9 +148,8 @@ class Store:
         the others are delivered as stored (what the widget reads itself). The user message
         `answers` names is marked answered in the same commit (channels/kept.py).
 
-        What readers need next is read in the same transaction (one round trip to the pool for a
-        turn's step instead of three: under make scale-test's traffic a session cost about 1 ms
-        of the service's CPU, more than the statements in it)."""
+        What their readers need next (Stored) is read in the same call: a call of the store cost
+        the service more CPU than a statement in it."""
         now = utc_now()
         rows = [
             {
@@ -208,7 +207,7 @@ class Store:
     def opening(
         self, conversation_id: str, after: int, limit: int
     ) -> tuple[Conversation | None, list[Message]]:
-        """What a client opening the conversation gets first, in one session: the conversation
+        """What a client opening the conversation gets first, on one connection: the conversation
         (None before its first message) and up to `limit` messages after the id `after`."""
         page = {"conversation_id": conversation_id, "after": after, "limit": limit}
         with self._autocommit.connect() as connection:
@@ -236,7 +235,7 @@ class Store:
             )
             if conversation_id is not None:
                 query = query.where(Conversation.id == conversation_id)
-            found = list(session.execute(query).tuples())
+            found = [(conversation, message) for conversation, message in session.execute(query)]
         return [(conversation, self._as_written(message)) for conversation, message in found]
 
     @outlasting_outages

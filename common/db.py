@@ -52,8 +52,9 @@ def make_engine(url: str, ping: bool = True, pool_size: int = 5) -> Engine:
 def _drop_if_hung_up(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     """An idle connection has nothing to read unless the database hung up (closed the socket, or
     sent its "terminating connection" error first): then it and all older ones are replaced."""
-    readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
-    if readable:
+    poller = select.poll()  # not select.select: a busy process has descriptors beyond its limit
+    poller.register(dbapi_connection.fileno(), select.POLLIN)
+    if poller.poll(0):
         raise InvalidatePoolError("the database closed the connection")
 
 

@@ -9,8 +9,10 @@ Nothing is restarted."""
 
 import time
 
+from sqlalchemy import text
+
 from channels.texts import notice
-from common.db import OUTAGE_SECONDS
+from common.db import OUTAGE_SECONDS, make_engine
 from tests.faults.records import transcript, user_events_of
 from tests.support.stack import tracker, user_events
 from tests.support.telegram_chat import Chat, response
@@ -78,6 +80,31 @@ def test_a_message_the_database_was_too_long_away_for_is_to_be_sent_again(stack,
     ]
     assert [e["text"] for e in user_events(stack, person.conversation_id)] == ["Cześć", "dziękuję"]
     assert store.waiting_for_bot(person.conversation_id) == []
+
+
+def test_a_pooled_connection_the_database_ended_is_replaced_before_it_is_used(postgres_url):
+    """The channel service's engine sends no ping on checkout (common/db.py): a connection whose
+    server process is gone is found by its socket and a new one is handed out, no call failing."""
+    engine = make_engine(postgres_url, ping=False)
+    try:
+        with engine.connect() as connection:
+            first = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        # Autocommit: in a transaction pg_stat_activity would stay as its first reading showed it.
+        with make_engine(postgres_url).execution_options(isolation_level="AUTOCOMMIT").connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+            wait_for(
+                lambda: (
+                    not other.execute(
+                        text("SELECT 1 FROM pg_stat_activity WHERE pid = :pid"), {"pid": first}
+                    ).first()
+                ),
+                10,
+                "the server process to end",
+            )
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT pg_backend_pid()")).scalar_one() != first
+    finally:
+        engine.dispose()
 
 
 def turns_held(rasa_proxy) -> list[bytes]:

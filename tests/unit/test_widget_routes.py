@@ -172,6 +172,21 @@ def test_a_message_is_echoed_answered_and_kept_for_the_next_visit(widget):
     assert receive_messages(reloaded, 2)[0] == pressed
 
 
+def test_a_message_stored_without_the_hub_knowing_comes_before_the_next_one(app, widget):
+    """A socket takes stored messages from the hub only when they follow what it has sent; one
+    stored meanwhile by another instance of the service (here: the store itself) is read first."""
+    session = str(uuid.uuid4())
+    socket = widget(session)
+    hello(socket)
+    send(socket, {"type": "message", "text": "first"})
+    receive_messages(socket, 2)
+    [elsewhere] = app.state.service.store.add_messages(f"web-{session}", "staff", [("from elsewhere", [])])
+    send(socket, {"type": "message", "text": "second"})
+    shown = receive_messages(socket, 3)
+    assert [(m["author"], m["text"]) for m in shown][:2] == [("staff", "from elsewhere"), ("user", "second")]
+    assert shown[0]["id"] == elsewhere.id and [m["id"] for m in shown] == sorted(m["id"] for m in shown)
+
+
 def test_another_session_sees_nothing_of_this_one(widget):
     first = widget()
     hello(first)
