@@ -2,18 +2,18 @@
 
 Rasa's requests go through httpcore, the connection pool under httpx, without httpx's client (URL
 and header models, cookies, redirects, auth hooks), which cost a third or more of each request's
-CPU; the action server's health check before every turn is a HealthProbe."""
+CPU. The action server's health check before every turn goes through the same pool, and turns that
+arrive while a check is on its way share its answer: under load one request serves many turns."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpcore
-
-from channels.health_probe import HealthProbe
 
 
 class RasaUnavailable(Exception):
@@ -52,6 +52,8 @@ HTTP_ERRORS = (
     httpcore.ProtocolError,
     httpcore.UnsupportedProtocol,
 )
+# The action server's health answers at once or it is not healthy.
+HEALTH_TIMEOUTS = {"connect": 2.0, "read": 2.0, "write": 2.0, "pool": 2.0}
 
 
 class RasaClient:
@@ -61,7 +63,8 @@ class RasaClient:
         self._timeouts = {"connect": 3.0, "read": timeout, "write": timeout, "pool": timeout}
         # The action server behind Rasa: while it is down Rasa still answers, but with the events
         # of every custom action lost (a form forgets its step, a new conversation gets fallbacks).
-        self._actions = HealthProbe(f"{actions_url.rstrip('/')}/health") if actions_url else None
+        self._actions_health = f"{actions_url.rstrip('/')}/health" if actions_url else ""
+        self._health_check: asyncio.Future[bool] | None = None
         # httpx's limits; connection errors before anything was sent are safe to retry.
         self._http = httpcore.AsyncConnectionPool(
             max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0, retries=2
@@ -69,8 +72,6 @@ class RasaClient:
 
     async def close(self) -> None:
         await self._http.aclose()
-        if self._actions is not None:
-            await self._actions.close()
 
     async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
         """The bot's replies to one user message: [{"text", "buttons", "custom", …}]."""
@@ -113,8 +114,23 @@ class RasaClient:
         return tracker.get("events") or []
 
     async def actions_ready(self) -> bool:
-        """Whether the action server answers its health check (always, when none is configured)."""
-        return self._actions is None or await self._actions.healthy()
+        """Whether the action server answers its health check (always, when none is configured).
+        A check on its way when the turn arrives answers for it too (shielded: a waiter cut off by
+        its own timeout does not cancel the others' check)."""
+        if not self._actions_health:
+            return True
+        if self._health_check is None or self._health_check.done():
+            self._health_check = asyncio.ensure_future(self._ask_actions())
+        return await asyncio.shield(self._health_check)
+
+    async def _ask_actions(self) -> bool:
+        try:
+            response = await self._http.request(
+                "GET", self._actions_health, extensions={"timeout": HEALTH_TIMEOUTS}
+            )
+        except HTTP_ERRORS:
+            return False
+        return response.status == 200
 
     async def is_ready(self) -> bool:
         try:

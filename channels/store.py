@@ -122,16 +122,6 @@ class Store:
             query = select(Conversation).where(Conversation.ticket_id == ticket_id)
             return session.scalars(query).first()
 
-    def add_messages(
-        self,
-        conversation_id: str,
-        author: Author,
-        items: Items,
-        pending: bool = True,
-        answers: int | None = None,
-    ) -> list[Message]:
-        return self.append(conversation_id, author, items, pending, answers).messages
-
     @outlasting_outages
     def append(
         self,

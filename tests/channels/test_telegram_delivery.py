@@ -55,7 +55,7 @@ async def delivering(
 
 def stored(store: Store, *texts: str, buttons: list[dict] | None = None) -> list[Message]:
     conversation = store.open_conversation("telegram", str(CHAT), "uk")
-    return store.add_messages(conversation.id, "bot", [(text, buttons or []) for text in texts])
+    return store.append(conversation.id, "bot", [(text, buttons or []) for text in texts]).messages
 
 
 def undelivered(store: Store) -> list[str]:
@@ -146,7 +146,7 @@ def test_the_retry_loop_sends_what_was_left_once_however_many_senders_race(bot_a
 
 def test_a_person_who_blocked_the_bot_does_not_hold_up_the_rest(bot_api, bot, store):
     blocked = store.open_conversation("telegram", "777", "uk")
-    store.add_messages(blocked.id, "staff", [("Are you still there?", [])])
+    store.append(blocked.id, "staff", [("Are you still there?", [])])
     stored(store, "Hello")
     bot.fail("sendMessage", times=1, status=403)
 

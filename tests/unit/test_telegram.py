@@ -77,7 +77,7 @@ LANGUAGE_BUTTONS = [
 
 def sent_to(store: Store, chat_id: int, buttons: list[dict]) -> Message:
     conversation = store.open_conversation("telegram", str(chat_id), "uk")
-    [message] = store.add_messages(conversation.id, "bot", [("Оберіть мову", buttons)])
+    [message] = store.append(conversation.id, "bot", [("Оберіть мову", buttons)]).messages
     return message
 
 
@@ -110,7 +110,7 @@ def test_forged_or_stale_callbacks_find_no_button(store):
     mine = sent_to(store, 1003, LANGUAGE_BUTTONS).id
     others = sent_to(store, 1004, LANGUAGE_BUTTONS).id
     web = store.open_conversation("web", "1003", "uk")  # same external id, another channel
-    [web_message] = store.add_messages(web.id, "bot", [("Menu", LANGUAGE_BUTTONS)])
+    [web_message] = store.append(web.id, "bot", [("Menu", LANGUAGE_BUTTONS)]).messages
 
     assert find_button(store, f"{mine}:0", 1003) == LANGUAGE_BUTTONS[0]
     assert find_button(store, f"{mine}:2", 1003) is None  # no such button

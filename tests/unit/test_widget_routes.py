@@ -180,7 +180,7 @@ def test_a_message_stored_without_the_hub_knowing_comes_before_the_next_one(app,
     hello(socket)
     send(socket, {"type": "message", "text": "first"})
     receive_messages(socket, 2)
-    [elsewhere] = app.state.service.store.add_messages(f"web-{session}", "staff", [("from elsewhere", [])])
+    [elsewhere] = app.state.service.store.append(f"web-{session}", "staff", [("from elsewhere", [])]).messages
     send(socket, {"type": "message", "text": "second"})
     shown = receive_messages(socket, 3)
     assert [(m["author"], m["text"]) for m in shown][:2] == [("staff", "from elsewhere"), ("user", "second")]
@@ -272,7 +272,7 @@ def test_a_long_history_comes_whole_a_page_at_a_time(app, widget):
     send(socket, {"type": "message", "text": "first"})
     receive_messages(socket, 2)
     # a long conversation, stored directly: 201 messages in all
-    app.state.service.store.add_messages(f"web-{session}", "bot", [(f"answer {n}", []) for n in range(199)])
+    app.state.service.store.append(f"web-{session}", "bot", [(f"answer {n}", []) for n in range(199)])
 
     again = widget(session)
     first_page = hello(again)
