@@ -1,6 +1,7 @@
 """bot/rasa_server.py: the action server's answers are checked as Rasa checks them, without
 validating the schema itself on every call; the domain goes to the action server only when it
-asks for it."""
+asks for it, with the events of the last turns; one connection serves an endpoint's calls; event
+classes are found as Rasa finds them."""
 
 import asyncio
 import subprocess
@@ -16,9 +17,10 @@ from rasa.core.actions.action import RemoteAction
 from rasa.core.channels import CollectingOutputChannel
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import SlotSet
+from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
+from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 
 ANSWER = {
@@ -68,12 +70,14 @@ class ActionServer:
 
     def __init__(self) -> None:
         self.calls: list[dict] = []
+        self.peers: list[tuple] = []  # the client's address of each call: its connection
         self.digest: str | None = None
         self.fail_with: int | None = None
 
     async def webhook(self, request: web.Request) -> web.Response:
         call = await request.json()
         self.calls.append(call)
+        self.peers.append(request.transport.get_extra_info("peername"))
         if self.fail_with:
             return web.json_response({"error": "boom"}, status=self.fail_with)
         if "domain" in call:
@@ -88,7 +92,9 @@ DOMAIN = Domain.from_dict(
 )
 
 
-async def run_action(server: ActionServer, times: int) -> list:
+async def run_action(
+    server: ActionServer, times: int, tracker=None, name: str = "action_walkthrough"
+) -> list:
     app = web.Application()
     app.router.add_post("/webhook", server.webhook)
     runner = web.AppRunner(app)
@@ -96,13 +102,13 @@ async def run_action(server: ActionServer, times: int) -> list:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
-    action = RemoteAction("action_walkthrough", EndpointConfig(f"http://127.0.0.1:{port}/webhook"))
+    action = RemoteAction(name, EndpointConfig(f"http://127.0.0.1:{port}/webhook"))
     try:
         results = []
         for _ in range(times):
-            tracker = DialogueStateTracker("someone", DOMAIN.slots)
+            state = tracker or DialogueStateTracker("someone", DOMAIN.slots)
             nlg = TemplatedNaturalLanguageGenerator(DOMAIN.responses)
-            results.append(await action.run(CollectingOutputChannel(), nlg, tracker, DOMAIN))
+            results.append(await action.run(CollectingOutputChannel(), nlg, state, DOMAIN))
         return results
     finally:
         await runner.cleanup()
@@ -115,6 +121,47 @@ def test_the_domain_goes_once_then_only_its_digest():
     with_domain = ["domain" in call for call in server.calls]
     assert with_domain == [False, True, False, False]  # 449, the repeat, then digests only
     assert {call["domain_digest"] for call in server.calls} == {DOMAIN.fingerprint()}
+
+
+def test_one_connection_serves_the_calls_of_an_endpoint():
+    server = ActionServer()
+    asyncio.run(run_action(server, times=3))
+    assert len(server.peers) == 4 and len(set(server.peers)) == 1
+
+
+def a_long_conversation() -> DialogueStateTracker:
+    tracker = DialogueStateTracker("someone", DOMAIN.slots)
+    for number in range(15):
+        tracker.update(UserUttered(f"message {number}", {"name": "greet", "confidence": 1.0}))
+        tracker.update(ActionExecuted("action_listen"))
+    return tracker
+
+
+def test_the_action_server_gets_the_events_of_the_last_turns():
+    server = ActionServer()
+    asyncio.run(run_action(server, times=1, tracker=a_long_conversation()))
+    events = server.calls[-1]["tracker"]["events"]
+    texts = [e["text"] for e in events if e["event"] == "user"]
+    assert texts == [f"message {n}" for n in range(15 - rasa_server.ACTION_TURNS, 15)]
+    assert (
+        events[0]["event"] == "user" and server.calls[-1]["tracker"]["latest_message"]["text"] == "message 14"
+    )
+
+
+def test_the_session_start_gets_every_event_of_the_session():
+    server = ActionServer()
+    asyncio.run(run_action(server, times=1, tracker=a_long_conversation(), name="action_session_start"))
+    assert len(server.calls[-1]["tracker"]["events"]) == 30
+
+
+def test_event_classes_are_found_as_rasa_finds_them():
+    names = {cls.type_name for cls in all_subclasses(Event)}
+    for name in sorted(names) * 2:  # found, then remembered
+        assert Event.resolve_by_type(name) is rasa_server._resolve_by_type(name)
+    assert Event.resolve_by_type("topic") is None
+    assert Event.resolve_by_type("no such event", SlotSet) is SlotSet
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("no such event")
 
 
 def test_a_restarted_action_server_is_sent_the_domain_again():
