@@ -65,7 +65,9 @@ from rasa_internals import WRITTEN_FOR, RasaVersionMismatch, check
 __all__ = ["WRITTEN_FOR", "RasaVersionMismatch", "check_rasa"]
 
 DOMAIN_MISSING = 449  # rasa-sdk's answer to a call whose domain digest it does not know
-ACTION_TURNS = 10  # the user messages whose events a call of a custom action carries
+# The user messages whose events a call of a custom action carries: the actions look back to the
+# one before the latest (actions/walkthrough.py, last_bot_response), one more for safety.
+ACTION_TURNS = 3
 REQUEST = ["self", "method", "subpath", "content_type", "compress", "kwargs"]
 # The RemoteAction methods replaced below, with their parameters in WRITTEN_FOR.
 REPLACED = {
