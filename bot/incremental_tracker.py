@@ -151,10 +151,33 @@ def clone(tracker: DialogueStateTracker) -> DialogueStateTracker:
     tracker.__dict__.setdefault(_STATES, {})  # shared by every copy from now on
     copied = copy.copy(tracker)
     copied.events = deque(tracker.events, tracker.events.maxlen)
-    copied.slots = type(tracker.slots)((name, copy.copy(slot)) for name, slot in tracker.slots.items())
+    copied.slots = type(tracker.slots)((name, _copy(slot)) for name, slot in tracker.slots.items())
     copied.active_loop = copy.copy(tracker.active_loop)
     copied.latest_action = None if tracker.latest_action is None else dict(tracker.latest_action)
     return copied
+
+
+def _copy(slot: Any) -> Any:
+    """copy.copy(slot), four times faster for a class that does not customise copying (Rasa's
+    slots): a new instance with the same attribute values."""
+    if not _plainly_copied(type(slot)):
+        return copy.copy(slot)
+    copied = object.__new__(type(slot))
+    copied.__dict__.update(slot.__dict__)
+    return copied
+
+
+_plain: dict[type, bool] = {}
+
+
+def _plainly_copied(cls: type) -> bool:
+    """Whether copy.copy of an instance is its attributes in a new instance: no copy hooks, no
+    attributes in slots (abc.ABC's empty __slots__ holds none)."""
+    if cls not in _plain:
+        hooks = ("__copy__", "__reduce_ex__", "__reduce__", "__getstate__", "__setstate__")
+        slotted = any(klass.__dict__.get("__slots__") for klass in cls.__mro__)
+        _plain[cls] = not slotted and all(getattr(cls, h, None) is getattr(object, h, None) for h in hooks)
+    return _plain[cls]
 
 
 def copy_tracker(self: DialogueStateTracker) -> DialogueStateTracker:
