@@ -13,11 +13,21 @@ import rasa
 import rasa_server
 from aiohttp import web
 from jsonschema import ValidationError, validators
+from jsonschema.exceptions import best_match
 from rasa.core.actions.action import RemoteAction
 from rasa.core.channels import CollectingOutputChannel
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActiveLoop,
+    Event,
+    FollowupAction,
+    SessionStarted,
+    SlotSet,
+    UserUtteranceReverted,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 from rasa.shared.utils.common import all_subclasses
@@ -62,6 +72,51 @@ def test_the_schema_is_not_checked_again_per_answer(action, monkeypatch):
         action._validate_action_result(ANSWER)
     assert checks == []
     assert RemoteAction._validate_action_result is rasa_server.validate_action_result
+
+
+def answers() -> list:
+    """Answers of every kind of event Rasa knows, valid and not."""
+    kinds = [
+        cls(**args).as_dict()
+        for cls, args in [
+            (SlotSet, {"key": "guide", "value": {"a": [1, None]}}),
+            (ActionExecuted, {"action_name": "action_listen"}),
+            (UserUttered, {"text": "hi", "intent": {"name": "greet"}}),
+            (FollowupAction, {"name": "action_walkthrough"}),
+            (ActiveLoop, {"name": None}),
+            (SessionStarted, {}),
+            (UserUtteranceReverted, {}),
+        ]
+    ]
+    broken = [
+        {"name": "guide"},
+        {"event": "slot", "timestamp": "yesterday"},
+        {"event": "no such event"},
+        {"event": "slot", "metadata": []},
+        "slot",
+        None,
+    ]
+    found = [ANSWER, {}, {"events": kinds}, {"responses": [{}, {"text": "hi"}]}]
+    found += [{"events": [*kinds, bad]} for bad in broken]
+    found += [{"events": None}, {"events": {}}, {"responses": [1]}, {"responses": None}, [], "answer"]
+    return found
+
+
+def test_the_shortcut_finds_valid_exactly_what_the_schema_finds_valid():
+    assert rasa_server._SHORTCUT
+    for answer in answers() * 2:  # checked, then remembered
+        schema_says = best_match(rasa_server._VALIDATOR.iter_errors(answer)) is None
+        assert rasa_server._plainly_valid(answer) == schema_says, answer
+
+
+def test_an_event_is_checked_against_the_schema_once(monkeypatch):
+    checked = []
+    is_valid = rasa_server._EVENT_VALIDATOR.is_valid
+    monkeypatch.setattr(rasa_server._EVENT_VALIDATOR, "is_valid", lambda e: checked.append(e) or is_valid(e))
+    event = {"event": "slot", "name": "step", "value": 12345.0, "timestamp": None}
+    for _ in range(3):
+        assert RemoteAction("action_walkthrough", None)._validate_action_result({"events": [event]})
+    assert checked == [event]
 
 
 class ActionServer:
