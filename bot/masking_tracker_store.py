@@ -129,7 +129,7 @@ def _with_masked(data: dict[str, Any], *keys: str) -> dict[str, Any]:
 
 
 # In memory, the least recently used conversations go beyond this many events in all (a 300-turn
-# conversation has about 2 400; an event takes about 2 kB here).
+# conversation has about 2 400; an event takes about 3 kB in memory here).
 CACHED_EVENTS = 100_000
 # A conversation unused for this long is read again (the deletion marks are kept for a day).
 IDLE_SECONDS = 3600.0

@@ -280,7 +280,10 @@ def _by_initial(vocabulary: frozenset[str]) -> dict[str, tuple[str, ...]]:
 
 
 def _lingua() -> LinguaDetector:
-    return LanguageDetectorBuilder.from_languages(*_LINGUA_TO_CODE).build()
+    # Loaded now, with the model: lingua loads a language's models on its first message otherwise,
+    # 0.3 to 0.4 s of CPU each (Polish, Russian) that a person waits for after every start of
+    # Rasa (in `make scale-test` 12 % of Rasa's CPU went there: py-spy).
+    return LanguageDetectorBuilder.from_languages(*_LINGUA_TO_CODE).with_preloaded_language_models().build()
 
 
 def _folded_words(text: str) -> set[str]:

@@ -1,6 +1,7 @@
 import os
 import zipfile
 
+import numpy as np
 import pytest
 import skops.io as sio
 from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -9,6 +10,7 @@ from rasa.nlu.constants import RESPONSE_SELECTOR_PROPERTY_NAME, RESPONSE_SELECTO
 from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn import config_context
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
@@ -200,3 +202,17 @@ def test_a_broken_model_file_is_an_error_not_an_empty_classifier(training_data, 
         (folder / MODEL_FILE).write_bytes(b"not a model")
     with pytest.raises(zipfile.BadZipFile):  # a skops file is a zip archive
         LinearIntentClassifier.load(LinearIntentClassifier.get_default_config(), storage, resource, None)
+
+
+def test_the_probabilities_are_the_pipelines_to_the_bit(classifier, selector, training_data):
+    """TextModel computes the features itself (its docstring says why): exactly as the trained
+    pipeline does, for every training example and for text it never saw."""
+    unseen = ("zzz qqq", "", "PESEL PESEL PESEL", "як отримати песель?")
+    texts = [document(message(t)) for t in [*(e.get(TEXT) for e in training_data.intent_examples), *unseen]]
+    for component, _, _ in (classifier, selector):
+        model = component._model
+        for text in texts:
+            with config_context(assume_finite=True):
+                expected = model._pipeline.predict_proba([text])[0]
+            actual = model._classifier.predict_proba(model.features(text))[0]
+            assert np.array_equal(actual, expected), text

@@ -10,8 +10,8 @@ COPY bot/components bot/components
 # The masking tracker store (bot/endpoints.yml) and the masking rules it shares with the services.
 COPY bot/masking_tracker_store.py bot/
 # `rasa` with the project's fixes to Rasa's internals (its docstring says which).
-COPY bot/rasa_server.py bot/
-COPY common/__init__.py common/logs.py common/
+COPY bot/rasa_server.py bot/rasa_internals.py bot/incremental_tracker.py bot/
+COPY common/__init__.py common/logs.py common/pii.py common/
 COPY bot/credentials.yml bot/config.yml bot/
 COPY bot/models/current.tar.gz bot/models/current.tar.gz
 # The tracker-table Job (rasa.yaml) runs `python -m tracker_admin` with the same image.
