@@ -184,7 +184,7 @@ def bench(args: argparse.Namespace) -> int:
     # A quick run spares the minute or two of loading the stock model in-process.
     floor_figures = floor(None if args.quick else stock_model)
     date = datetime.now().strftime("%Y-%m-%d-%H%M")
-    folder = args.out / date
+    folder = args.out / (date + ("-quick" if args.quick else ""))
     folder.mkdir(parents=True, exist_ok=True)
     print("starting the stack and the stock Rasa server…", flush=True)
     with (

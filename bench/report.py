@@ -80,6 +80,11 @@ def turn_growth(figures: Figures, target: str) -> tuple[float, float, int] | Non
     return turn_at(points, 10), turn_at(points, last), last
 
 
+def measured_services(steps: list[StepResult]) -> list[str]:
+    """The services whose CPU these steps measured (the stock Rasa server only when it ran)."""
+    return [name for name in SERVICES if any(name in s.cpu_per_message for s in steps)]
+
+
 def cpu_ms(result: StepResult | None, service: str) -> float | None:
     """The service's CPU milliseconds per user message in that step."""
     if result is None or service not in result.cpu_per_message:
@@ -269,10 +274,8 @@ def summary(figures: Figures) -> str:
     )
     lines.append(f"| model size | {train.model_bytes / 1e6:.0f} MB | |" if train else "| model size | – | |")
     peak = figures.memory_peak
-    lines.append(
-        f"| Rasa resident memory, peak | {peak.get('rasa', 0):.0f} MB | "
-        f"{peak.get('rasa (stock)', 0):.0f} MB |"
-    )
+    stock_peak = f"{peak['rasa (stock)']:.0f} MB" if "rasa (stock)" in peak else "–"
+    lines.append(f"| Rasa resident memory, peak | {peak.get('rasa', 0):.0f} MB | {stock_peak} |")
     lines.append(f"| start-up of the stack | {figures.startup_seconds:.0f} s | |")
     return "\n".join(lines)
 
@@ -421,18 +424,19 @@ def _cpu_plot(figures: Figures, folder: Path) -> str | None:
     saturated = [result for target in TARGET_LABELS if (result := saturation(figures, target))]
     if not any(result.cpu_per_message for result in saturated):
         return None
+    services = measured_services(saturated)
     fig, ax = plt.subplots(figsize=(7, 4.5))
     width = 0.8 / len(saturated)
     for index, result in enumerate(saturated):
-        values = [(cpu_ms(result, service) or 0.0) for service in SERVICES]
-        offsets = [i - 0.4 + width * (index + 0.5) for i in range(len(SERVICES))]
+        values = [(cpu_ms(result, service) or 0.0) for service in services]
+        offsets = [i - 0.4 + width * (index + 0.5) for i in range(len(services))]
         label = f"{TARGET_LABELS[result.target]}, saturated"
         bars = ax.bar(offsets, values, width, label=label, color=COLORS[result.target])
         ax.bar_label(bars, fmt="%.1f", fontsize=7)
     for service, limit in CPU_LIMITS.items():
-        where = SERVICES.index(service)
+        where = services.index(service)
         ax.hlines(limit * 1000, where - 0.45, where + 0.45, color="grey", linestyle="--", linewidth=1)
-    ax.set_xticks(range(len(SERVICES)), SERVICES)
+    ax.set_xticks(range(len(services)), services)
     ax.set(ylabel="CPU ms per user message", title="CPU per user message by service (dashed: goal)")
     ax.legend(fontsize=7)
     return _save(fig, folder, "cpu.png")
@@ -470,7 +474,8 @@ def markdown(figures: Figures, date: str, plot_names: list[str]) -> str:
         f"{_settings(figures.settings)}. Reproduce: `make bench` (bench/__main__.py says how to "
         "shorten or change a run)."
         + (
-            " **A quick run** (`make bench-quick`): short steps, few turns; for development, not for "
+            " **A quick run** (`--quick`, `make bench-quick`): the stock pipeline only if `make eval` "
+            "left it, training figures only when cached, no stock floor; for development, not for "
             "comparing with the full runs."
             if figures.settings.get("quick")
             else ""
@@ -629,17 +634,18 @@ def _cpu_section(figures: Figures) -> str:
     measured = [s for s in figures.steps if s.cpu_per_message]
     if not measured:
         return "Not measured."
+    services = measured_services(measured)
     lines = [
         "CPU time (user + system, from /proc) of each service's process across a whole load step, "
         "ramp included, divided by every user message sent in that step: what one message costs "
         "each service, however busy the machine (unlike wall time). A service off the step's path "
         "shows what it spends idle.",
         "",
-        "| path | users | think (s) | " + " | ".join(SERVICES) + " |",
-        "| --- | --- | --- | " + " | ".join("---" for _ in SERVICES) + " |",
+        "| path | users | think (s) | " + " | ".join(services) + " |",
+        "| --- | --- | --- | " + " | ".join("---" for _ in services) + " |",
     ]
     for s in measured:
-        cells = " | ".join(_cpu(s, service) for service in SERVICES)
+        cells = " | ".join(_cpu(s, service) for service in services)
         lines.append(f"| {TARGET_LABELS[s.target]} | {s.users} | {s.think} | {cells} |")
     lines.append("")
     for model in ("project", "stock"):
@@ -666,6 +672,8 @@ def _provenance_section(figures: Figures) -> str:
             f"| {what} | {found['file']} | {found.get('inputs', '–')} | {found['made']} | "
             f"{found.get('note', '')} |"
         )
+    if "stock model" not in figures.provenance:
+        lines.append("| stock model | none in build/bench/models/ | – | – | `make eval` trains it |")
     return "\n".join(lines)
 
 
