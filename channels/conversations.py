@@ -113,9 +113,9 @@ class ConversationService:
             raise Outage(self.unsaved_notice(channel, external_id, language_hint)) from error
         self._remember_language(conversation.id, conversation.language)
         if pace is Pace.WARN:
-            return await self._notify(conversation, "too_fast")
+            return await self._refuse(conversation, "too_fast")
         if len(text) > MAX_TEXT:
-            return await self._notify(conversation, "too_long")
+            return await self._refuse(conversation, "too_long")
         # The conversation's turn from storing the message on: the retry loop must not take up
         # the message before what Rasa is to get of it is known.
         async with self._turns.hold(conversation.id):
@@ -146,7 +146,7 @@ class ConversationService:
             await self._to_helpdesk(conversation, text)
             return []
         if rasa_input is None:
-            return await self._notify(conversation, "command_typed")
+            return await self._refuse(conversation, "command_typed")
         try:
             waiting_now = [*stored.waiting_before, message]
             return await self._to_bot(conversation, message, rasa_input, language_hint, waiting_now)
@@ -331,6 +331,14 @@ class ConversationService:
         waiting user message it answers)."""
         items: Items = [(notice(key, conversation.language), [])]
         return await self._send(conversation, "system", items, answers=answers)
+
+    async def _refuse(self, conversation: Conversation, key: str) -> list[Message]:
+        """A notice in place of an answer (too fast, too long, a typed command), said directly when
+        the database is gone: the person still learns what to do."""
+        try:
+            return await self._notify(conversation, key)
+        except DatabaseUnavailable as error:
+            raise Outage(notice(key, conversation.language)) from error
 
     async def _send(
         self, conversation: Conversation, author: Author, items: Items, answers: int | None = None

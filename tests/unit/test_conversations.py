@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from channels.conversations import ConversationService, Outage
+from channels.conversations import MAX_TEXT, ConversationService, Outage
 from channels.hub import Hub
 from channels.kept import MAX_TRIES, MESSAGE_ID, ORPHANED_AFTER
 from channels.models import Conversation, Message
@@ -279,6 +279,24 @@ def test_a_person_the_service_never_saw_hears_it_in_the_channels_language(
     with pytest.raises(Outage) as told:
         asyncio.run(world.instance().receive("web", "p1", "привіт", language_hint="uk-UA"))
     assert told.value.notice == notice("outage_send_again", "uk")
+
+
+def test_a_notice_that_cannot_be_stored_is_said_directly(
+    world: World, outage: Callable[[bool], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = world.instance()
+    say(service, "hello")  # an English conversation
+    open_conversation = world.store.open_conversation
+
+    def open_then_lose_the_database(*args: Any) -> Conversation:
+        found = open_conversation(*args)
+        outage(True)
+        return found
+
+    monkeypatch.setattr(world.store, "open_conversation", open_then_lose_the_database)
+    with pytest.raises(Outage) as told:
+        asyncio.run(service.receive("web", "p1", "x" * (MAX_TEXT + 1)))
+    assert told.value.notice == notice("too_long", "en")
 
 
 def test_a_message_stored_before_the_outage_is_kept_and_answered_once_when_it_is_back(
