@@ -153,15 +153,21 @@ def test_telegram_hears_of_a_long_outage_in_the_conversations_language_and_goes_
     wait_for(lambda: not store.undelivered("telegram", conversation_id=f"telegram-{CHAT}"), 30, "delivery")
     chat.language_code = "en"  # the app's language changed since; the conversation is Russian
 
+    get_pesel = response("utter_greet", "ru")["buttons"][0]["title"]
     db_proxy.cut()
     try:
         chat.say("привет")
         chat.expect_text(notice("outage_send_again", "ru"), timeout=60)
+        # A pressed button, whose payload the database holds: answered, and told the same.
+        query = chat.press(get_pesel)
+        chat.expect_text(notice("outage_send_again", "ru"), timeout=60)
     finally:
         db_proxy.restore()
+    [answer] = [c for c in telegram.calls_of("answerCallbackQuery") if c.params["callback_query_id"] == query]
+    assert "text" not in answer.params  # not "this button no longer works"
 
     chat.language_code = "ru"
-    chat.say("привет")
-    chat.expect("utter_greet", language="ru")
+    chat.press(get_pesel)
+    chat.expect("utter_get_pesel_step_1", language="ru")
     typed = [text for author, text in transcript(store, f"telegram-{CHAT}") if author == "user"]
-    assert typed == ["/start", "привет"]
+    assert typed == ["/start", get_pesel]
