@@ -60,7 +60,13 @@ if _ROOT not in sys.path:
 
 from incremental_tracker import clone  # noqa: E402
 from rasa_internals import WRITTEN_FOR, check  # noqa: E402
-from tracker_admin import create_store_tables, deletions, lock_sender, sender_key  # noqa: E402
+from tracker_admin import (  # noqa: E402
+    create_store_tables,
+    deletions,
+    lock_sender,
+    sender_key,
+    sqlite_for_turns,
+)
 
 from common.logs import mask_every_handler  # noqa: E402
 from common.pii import for_analytics  # noqa: E402
@@ -195,6 +201,8 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name not in ("sqlite", "postgresql"):
             raise ValueError("MaskingSQLTrackerStore: SQLite or PostgreSQL only (a turn and a forget lock)")
+        if self.engine.dialect.name == "sqlite":
+            sqlite_for_turns(self.engine)
         try:
             with self.engine.begin() as connection:
                 create_store_tables(connection)

@@ -227,6 +227,18 @@ def test_a_forgotten_conversation_starts_afresh(store):
     assert kept(store, "web-2") == as_read_from_the_database(store, "web-2")
 
 
+def test_a_forgotten_conversation_leaves_no_copy_in_the_files(store):
+    """SQLite in WAL mode keeps earlier copies of pages in the log: a forget empties it."""
+    take_a_turn(store, "web-1", "unforgettable words")
+    path = Path(store.engine.url.database)
+    with sqlite3.connect(path) as reader:  # an open connection keeps the log from going away
+        reader.execute("SELECT count(*) FROM events").fetchone()
+        assert reader.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert tracker_admin.forget(f"sqlite:///{path}", "web-1") == 5
+        for file in path.parent.glob(f"{path.name}*"):
+            assert b"unforgettable" not in file.read_bytes(), file.name
+
+
 def test_purged_events_are_not_kept(store):
     for text in ("a year ago", "two years ago", "now"):
         take_a_turn(store, "web-1", text)
