@@ -126,24 +126,31 @@ def lock_sender(connection: Connection, sender_id: str) -> None:
 def sqlite_for_turns(engine: Engine) -> None:
     """Rasa's SQLite file in WAL mode with `synchronous=NORMAL`, every transaction begun with
     `BEGIN IMMEDIATE`. In rollback-journal mode each commit wrote and synced a journal: 20 % of
-    Rasa's CPU samples under load; WAL took a benchmark from 47 to 62 msg/s (bench/results). A
-    commit survives the process's crash; a power cut may lose the last ones. IMMEDIATE, because in
-    WAL a transaction that read and then writes fails at once (SQLITE_BUSY_SNAPSHOT, no busy wait)
-    when another connection wrote meanwhile: a turn's save and a forget wait for each other
-    instead, and still exclude each other as lock_sender says."""
+    Rasa's CPU samples under load (A/B runs with WAL: bench/results/README.md#profile). A commit
+    survives the process's crash; a power cut may lose the last ones. IMMEDIATE, because in WAL a
+    transaction that read and then writes fails at once (SQLITE_BUSY_SNAPSHOT, no busy wait) when
+    another connection wrote meanwhile: a turn's save and a forget wait for each other instead,
+    and still exclude each other as lock_sender says."""
+    _pragma(engine, "PRAGMA journal_mode=WAL")  # the file keeps it: once, not per connection
 
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # pysqlite begins nothing itself: on_begin does
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
     def on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     event.listen(engine, "connect", on_connect)
     event.listen(engine, "begin", on_begin)
+
+
+def _pragma(engine: Engine, statement: str) -> None:
+    """A statement SQLite runs only outside a transaction, on a connection of its own."""
+    raw = engine.raw_connection()
+    try:
+        raw.cursor().execute(statement)
+    finally:
+        raw.close()
 
 
 def create_store_tables(connection: Connection) -> None:
@@ -204,20 +211,12 @@ def _delete(tracker_url: str, condition: ColumnElement[bool], sender_id: str | N
                 connection.execute(insert(deletions).values(sender_key=key, deleted_at=now))
             connection.execute(delete(deletions).where(deletions.c.deleted_at < now - MARKS_KEPT_SECONDS))
         if engine.dialect.name == "sqlite" and deleted:
-            _checkpoint(engine)
+            # The deleted rows' earlier copies leave the write-ahead log: copied into the file
+            # (where secure_delete overwrote them), the log emptied.
+            _pragma(engine, "PRAGMA wal_checkpoint(TRUNCATE)")
         return deleted
     finally:
         engine.dispose()
-
-
-def _checkpoint(engine: Engine) -> None:
-    """The deleted rows' earlier copies leave the write-ahead log: copied into the file (where
-    secure_delete overwrote them) and the log emptied. Outside any transaction, as SQLite needs."""
-    raw = engine.raw_connection()
-    try:
-        raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        raw.close()
 
 
 def _writer(url: str) -> Engine | None:
